@@ -1,0 +1,183 @@
+"""The `lecturefind` command line."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Optional
+
+import click
+
+from .config import IngestConfig, default_index_dir
+
+index_option = click.option("--index", "index_dir", default=default_index_dir, show_default="./lecturefind-index "
+                            "or $LECTUREFIND_INDEX", type=click.Path(file_okay=False), help="Index directory.")
+
+
+@click.group()
+@click.version_option(package_name="lecturefind")
+def main() -> None:
+    """Search course videos and slide decks; answers are lecture moments."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")   # never reach a hub
+
+
+class StageBars:
+    """One tqdm bar per (file, stage)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars: dict = {}
+        self.current = None
+
+    def __call__(self, path: str, stage: str, done: float, total: float) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if self.current != path:
+            self.close()
+            self.current = path
+            click.echo(f"» {os.path.basename(path)}", err=True)
+        bar = self.bars.get(stage)
+        if bar is None:
+            unit = "s" if stage in ("frames", "asr") else "it"
+            bar = self.bars[stage] = tqdm(total=round(total, 1), desc=f"  {stage:<6}", unit=unit, leave=True,
+                                          file=sys.stderr, bar_format="{desc} {percentage:3.0f}%|{bar:24}| "
+                                          "{n:.0f}/{total:.0f}{unit} [{elapsed}]")
+        bar.n = round(min(done, total), 1)
+        bar.refresh()
+
+    def close(self) -> None:
+        for b in self.bars.values():
+            b.close()
+        self.bars = {}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--course", default=None, help="Course name (default: each file's folder name).")
+@index_option
+@click.option("--window", type=float, default=None, help="Clip length in seconds (default 30).")
+@click.option("--overlap", type=float, default=None, help="Clip overlap in seconds (default 10).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
+    """Index videos, audio and slide PDFs (files or folders, recursively)."""
+    from .ingest.pipeline import Ingestor
+
+    cfg = IngestConfig.from_env()
+    if window:
+        cfg.window_s = window
+    if overlap is not None:
+        cfg.overlap_s = overlap
+    bars = StageBars(enabled=not quiet)
+    ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True))
+    try:
+        rep = ing.ingest(paths, course=course)
+    finally:
+        bars.close()
+        ing.close()
+    click.echo(rep.summary())
+    if rep.stage_seconds:
+        click.echo("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in sorted(rep.stage_seconds.items())))
+    sys.exit(1 if rep.errors else 0)
+
+
+def _print_results(results, as_json: bool) -> None:
+    from .values import fmt_ts
+
+    if as_json:
+        click.echo(json.dumps([m.to_json() for m in results], ensure_ascii=False, indent=1))
+        return
+    if not results:
+        click.echo("no results")
+    for i, m in enumerate(results, 1):
+        where = f"page {m.page}" if m.kind == "pdf" else f"{fmt_ts(m.start_s)}–{fmt_ts(m.end_s)}"
+        click.echo(f"{i:2d}. [{m.score:.2f}] {m.lecture} ({m.course}) @ {where}  {m.url}")
+        if m.snippet:
+            click.echo(f"    {m.snippet[:160]}")
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--k", default=10, show_default=True, help="Number of results.")
+@click.option("--course", default=None, help="Only this course.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False), help="JSONL file of queries.")
+@index_option
+def search(text, k, course, as_json, batch, index_dir) -> None:
+    """Search the index with a question."""
+    from .errors import LectureFindError
+    from .rank.searcher import Searcher
+
+    try:
+        searcher = Searcher(index_dir)
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e))
+    try:
+        if batch:
+            _batch(searcher, batch, k, course)
+            return
+        if not text:
+            raise click.UsageError("give a question (TEXT) or --batch FILE")
+        try:
+            results = searcher.search_text(text, k=k, course=course)
+        except LectureFindError as e:
+            raise click.ClickException(str(e))
+        _print_results(results, as_json)
+    finally:
+        searcher.close()
+
+
+def _batch(searcher, path: str, k: int, course: Optional[str]) -> None:
+    """One JSON line of results per query line; a bad line gets an `error` and the rest go on."""
+    from .errors import LectureFindError
+
+    base = os.path.dirname(os.path.abspath(path))
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            qid = None
+            try:
+                q = json.loads(line)
+                qid = q.get("qid", str(n))
+                results = searcher.search_text(q.get("text") or "", k=k, course=course)
+                out = {"qid": qid, "results": [m.to_json() for m in results]}
+            except (LectureFindError, ValueError, OSError) as e:
+                out = {"qid": qid or str(n), "results": [], "error": str(e)}
+                click.echo(f"error: {path}:{n}: {e}", err=True)
+            click.echo(json.dumps(out, ensure_ascii=False))
+            sys.stdout.flush()
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True)
+def status(index_dir, as_json) -> None:
+    """What is indexed."""
+    from .index.catalog import Catalog
+
+    try:
+        cat = Catalog(index_dir, readonly=True)
+    except FileNotFoundError as e:
+        raise click.ClickException(str(e))
+    lectures = [dict(r) for r in cat.lectures()]
+    failed = [dict(r) for r in cat.q("SELECT path, error FROM files WHERE state='failed'")]
+    stamps = cat.stamps()
+    if as_json:
+        for lec in lectures:
+            lec.pop("sha256", None)
+        click.echo(json.dumps({"index": cat.index_dir, "lectures": lectures, "failed": failed, "models": stamps},
+                              indent=1))
+        return
+    click.echo(f"index: {cat.index_dir}")
+    for lec in lectures:
+        extent = f"{lec['pages']} pages" if lec["kind"] == "pdf" else f"{(lec['duration'] or 0) / 60:.1f} min"
+        click.echo(f"  [{lec['id']}] {lec['course']} / {lec['title']} ({lec['kind']}, {extent}, "
+                   f"{lec['n_segments']} segments)")
+    click.echo(f"{len(lectures)} lectures, {sum(lec['n_segments'] for lec in lectures)} segments, "
+               f"{len(failed)} failed files")
+    for f in failed:
+        click.echo(f"  failed: {f['path']}: {f['error']}")
+    if stamps:
+        click.echo("models: " + ", ".join(f"{k}={v}" for k, v in sorted(stamps.items())))

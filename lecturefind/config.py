@@ -1,0 +1,28 @@
+"""Settings from flags and the environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def default_index_dir() -> str:
+    return os.environ.get("LECTUREFIND_INDEX", "./lecturefind-index")
+
+
+@dataclass
+class IngestConfig:
+    window_s: float = 30.0        # clip length
+    overlap_s: float = 10.0       # overlap between consecutive clips
+    snap_s: float = 4.0           # snap clip edges to slide changes this close
+    max_audio_clip_s: float = 80.0
+    max_silent_clip_s: float = 120.0
+    sample_fps: float = 2.0       # frames per second looked at for slide changes
+    asr_language: str = "en"
+
+    @classmethod
+    def from_env(cls) -> "IngestConfig":
+        c = cls()
+        for name, attr in (("LECTUREFIND_WINDOW_S", "window_s"), ("LECTUREFIND_OVERLAP_S", "overlap_s")):
+            if os.environ.get(name):
+                setattr(c, attr, float(os.environ[name]))
+        return c

@@ -1,0 +1,1 @@
+"""Storage: the SQLite catalog and the FAISS vector store, one index directory."""

@@ -1,0 +1,92 @@
+"""FAISS vector store keyed by segment id, derived from the catalog's embeddings.
+
+The catalog holds every embedding; `vectors.faiss` is a cache stamped with the
+catalog generation it was built from. A stale or missing file (e.g. after a
+crash between the SQLite commit and the FAISS write) is rebuilt from the catalog.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import faiss
+import numpy as np
+
+from .catalog import Catalog
+
+
+class VectorStore:
+    def __init__(self, index_dir: str, name: str = "vectors"):
+        self.path = os.path.join(index_dir, f"{name}.faiss")
+        self.stamp_path = self.path + ".generation"
+        self.index: Optional[faiss.Index] = None
+        self.generation = -1
+
+    def _read_stamp(self) -> int:
+        try:
+            with open(self.stamp_path) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return -2
+
+    @staticmethod
+    def build(ids: np.ndarray, vecs: np.ndarray) -> faiss.Index:
+        dim = vecs.shape[1] if vecs.size else 384
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        if len(ids):
+            index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
+        return index
+
+    def load(self, catalog: Catalog, persist: bool = False) -> faiss.Index:
+        """Return an index matching the catalog's current generation."""
+        gen = catalog.generation
+        if self.index is not None and self.generation == gen:
+            return self.index
+        if os.path.exists(self.path) and self._read_stamp() == gen:
+            self.index = faiss.read_index(self.path)
+        else:
+            ids, vecs = catalog.all_embeddings()
+            self.index = self.build(ids, vecs)
+            if persist:
+                self.save(gen)
+        self.generation = gen
+        return self.index
+
+    def save(self, generation: int) -> None:
+        """Write atomically: a reader sees the old or the new file, never half of one."""
+        tmp = self.path + ".tmp"
+        faiss.write_index(self.index, tmp)
+        os.replace(tmp, self.path)
+        tmp = self.stamp_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(generation))
+        os.replace(tmp, self.stamp_path)
+
+    def sync(self, catalog: Catalog, before: int, removed: list[int], added: dict[int, np.ndarray]) -> None:
+        """Apply one committed file's changes and persist (called right after the SQLite commit).
+
+        `before` is the catalog generation the change was made on; if this store is not
+        at that generation it is rebuilt from the catalog instead of patched.
+        """
+        if self.index is None or self.generation != before:
+            self.index = None
+            self.load(catalog, persist=True)
+            return
+        if removed:
+            self.index.remove_ids(np.array(removed, dtype=np.int64))
+        if added:
+            ids = np.array(list(added), dtype=np.int64)
+            vecs = np.stack([added[i] for i in ids]).astype(np.float32)
+            if self.index.ntotal == 0 and self.index.d != vecs.shape[1]:
+                self.index = self.build(ids, vecs)
+            else:
+                self.index.add_with_ids(vecs, ids)
+        self.generation = catalog.generation
+        self.save(self.generation)
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.index is None or self.index.ntotal == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        d, i = self.index.search(np.asarray(query, np.float32).reshape(1, -1), min(k, self.index.ntotal))
+        keep = i[0] >= 0
+        return d[0][keep], i[0][keep]

@@ -1,0 +1,1 @@
+"""Ingestion: files in, committed catalog rows and vectors out."""

@@ -1,0 +1,147 @@
+"""Turn one media file into lecture content: slides, transcript sentences, planned segments."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+
+from ..config import IngestConfig
+from ..errors import MediaError
+from ..media import ffmpeg
+from ..media.probe import probe
+from ..models import Models
+from ..segment.pdf import read_pdf, render_pages
+from ..segment.planner import plan_clips
+from ..segment.slides import SlideChangeDetector
+from ..values import Probe, Segment, Sentence, Slide
+
+Progress = Callable[[str, float, float], None]   # (stage, done, total)
+
+
+@dataclass
+class Extracted:
+    kind: str
+    duration: float = 0.0
+    probe: Optional[Probe] = None
+    pages: int = 0
+    slides: list[Slide] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+
+def _noop(stage: str, done: float, total: float) -> None:
+    pass
+
+
+class Extractor:
+    """Runs segmentation and the per-segment signals for one file."""
+
+    def __init__(self, models: Models, cfg: IngestConfig, keyframe_dir: str):
+        self.models = models
+        self.cfg = cfg
+        self.keyframe_dir = keyframe_dir
+        os.makedirs(keyframe_dir, exist_ok=True)
+
+    def extract(self, path: str, kind: str, key: str, progress: Progress = _noop) -> Extracted:
+        if kind == "pdf":
+            return self._pdf(path, key, progress)
+        return self._av(path, kind, key, progress)
+
+    # -- video / audio ----------------------------------------------------------------------
+    def _av(self, path: str, kind: str, key: str, progress: Progress) -> Extracted:
+        import time
+
+        p = probe(path)
+        if kind == "video" and not p.has_video:
+            kind = "audio" if p.has_audio else kind
+        out = Extracted(kind=kind, duration=p.duration, probe=p)
+        t0 = time.perf_counter()
+        start = 0.0
+        if p.has_video and kind == "video":
+            det = SlideChangeDetector()
+            for t, gray in ffmpeg.sample_frames(path, self.cfg.sample_fps, 160, 90):
+                det.process_frame(t, gray)
+                if int(t * self.cfg.sample_fps) % 20 == 0:
+                    progress("frames", min(t, p.duration), p.duration)
+            progress("frames", p.duration, p.duration)
+            out.slides = det.slides(p.duration)
+            start = det.content_start
+            out.timings["frames"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._read_slides(path, key, out.slides, progress)
+            out.timings["ocr"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+        if p.has_audio:
+            audio = ffmpeg.decode_audio(path)
+            progress("asr", 0, p.duration)
+            out.sentences = self.models.asr.transcribe(audio)
+            progress("asr", p.duration, p.duration)
+            out.timings["asr"] = time.perf_counter() - t0
+            if out.sentences:
+                start = min(start, out.sentences[0].start)
+        changes = [s.start for s in out.slides[1:]] if out.slides else [s.start for s in out.sentences]
+        max_len = self.cfg.max_audio_clip_s if p.has_audio else self.cfg.max_silent_clip_s
+        spans = plan_clips(p.duration, changes, window=self.cfg.window_s, overlap=self.cfg.overlap_s,
+                           snap=self.cfg.snap_s, max_len=max_len, start=start)
+        for sp in spans:
+            speech = " ".join(s.text for s in out.sentences if sp.start - 0.5 <= (s.start + s.end) / 2 < sp.end)
+            seen, texts = set(), []
+            for sl in out.slides:
+                if sl.start < sp.end and sp.start < sl.end and sl.text and sl.text not in seen:
+                    seen.add(sl.text)
+                    texts.append(sl.text)
+            out.segments.append(Segment(start=sp.start, end=sp.end, speech=speech, slide_text="\n".join(texts)))
+        return out
+
+    def _read_slides(self, path: str, key: str, slides: list[Slide], progress: Progress) -> None:
+        """OCR each distinct slide once; identical returning slides reuse the earlier text."""
+        todo = [s for s in slides if s.same_as is None]
+        for n, sl in enumerate(todo):
+            img = ffmpeg.grab_frame(path, sl.keyframe_t)
+            if float(img.mean()) < 18 and float(img.std()) < 8:
+                continue  # black frame
+            sl.image_path = self._save_keyframe(key, sl.index, img)
+            sl.text = self.models.ocr.read(img)
+            progress("ocr", n + 1, len(todo))
+        for sl in slides:
+            if sl.same_as is not None:
+                src = slides[sl.same_as]
+                sl.text, sl.image_path = src.text, src.image_path
+
+    def _save_keyframe(self, key: str, idx: int, img: np.ndarray) -> str:
+        name = f"{key[:16]}_{idx:04d}.jpg"
+        h, w = img.shape[:2]
+        s = 960 / max(h, w)
+        if s < 1:
+            img = cv2.resize(img, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
+        tmp = os.path.join(self.keyframe_dir, name + ".tmp.jpg")
+        cv2.imwrite(tmp, img, [cv2.IMWRITE_JPEG_QUALITY, 88])
+        os.replace(tmp, os.path.join(self.keyframe_dir, name))
+        return name
+
+    # -- PDF ----------------------------------------------------------------------------------
+    def _pdf(self, path: str, key: str, progress: Progress) -> Extracted:
+        pages = read_pdf(path)
+        out = Extracted(kind="pdf", pages=len(pages))
+        texts = {p.page: p.text for p in pages}
+        try:
+            for n, img in render_pages(path):
+                text = texts.get(n, "")
+                slide = Slide(index=n - 1, start=0.0, end=0.0, keyframe_t=0.0)
+                slide.image_path = self._save_keyframe(key, n - 1, img)
+                if len("".join(text.split())) < 20:   # no usable text layer: read the render
+                    ocr = self.models.ocr.read(img, crop=False)
+                    text = ocr if len(ocr) > len(text) else text
+                slide.text = text
+                out.slides.append(slide)
+                out.segments.append(Segment(start=0.0, end=0.0, slide_text=text, page=n))
+                progress("pages", n, len(pages))
+        except MediaError:
+            raise
+        except Exception as e:
+            raise MediaError(path, f"cannot render PDF page ({type(e).__name__})") from None
+        return out

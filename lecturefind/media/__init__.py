@@ -1,0 +1,1 @@
+"""Media I/O: probing (PyAV), frame sampling and audio decoding (static ffmpeg)."""

@@ -1,0 +1,1 @@
+"""Ranking: retrieval per signal, fusion, and merging hits into moments."""

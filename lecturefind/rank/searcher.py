@@ -1,0 +1,150 @@
+"""Hybrid search: FAISS vectors + FTS5 BM25, fused with RRF, refined to the point where the answer begins."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..index.catalog import Catalog, from_blob
+from ..index.vectors import VectorStore
+from ..models import Models
+from ..values import Moment
+from .fusion import Hit, merge_hits, rrf
+from .text import coverage, fts_query, stems
+
+CANDIDATES = 200     # per retriever
+REFINE = 40          # fused candidates refined and scored
+CONFIDENT = 0.5      # score above which a result is marked confident
+
+
+@dataclass
+class Anchor:
+    start: float
+    end: float
+    text: str
+    vec: Optional[np.ndarray]
+    kind: str            # 'sentence' | 'slide' | 'page' | 'segment'
+    slide_id: Optional[int] = None
+
+
+def calibrate(cos: float, cov: float) -> float:
+    """Map (best cosine, lexical coverage) to a 0..1 confidence comparable across queries."""
+    z = 14.0 * (cos - 0.80) + 3.0 * (cov - 0.5)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+class Searcher:
+    def __init__(self, index_dir: str, models: Optional[Models] = None):
+        self.index_dir = os.path.abspath(index_dir)
+        self.catalog = Catalog(self.index_dir, readonly=True)
+        self.vectors = VectorStore(self.index_dir)
+        self.models = models or Models()
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- retrieval ----------------------------------------------------------------------------
+    def _vector_ranking(self, qv: np.ndarray) -> list[int]:
+        self.vectors.load(self.catalog)
+        _, ids = self.vectors.search(qv, CANDIDATES)
+        return [int(i) for i in ids]
+
+    def _lexical_ranking(self, text: str) -> list[int]:
+        q = fts_query(text)
+        if not q:
+            return []
+        rows = self.catalog.q("SELECT rowid FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts) "
+                              "LIMIT ?", (q, CANDIDATES))
+        return [r[0] for r in rows]
+
+    # -- public -------------------------------------------------------------------------------
+    def search_text(self, text: str, k: int = 10, course: Optional[str] = None,
+                    extra_rankings: Optional[list[list[int]]] = None) -> list[Moment]:
+        text = (text or "").strip()
+        rankings: list[list[int]] = []
+        qv = None
+        if text:
+            qv = self.models.embedder.query(text)
+            rankings += [self._vector_ranking(qv), self._lexical_ranking(text)]
+        rankings += extra_rankings or []
+        fused = rrf(rankings)
+        if not fused:
+            return []
+        top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, k * 3)]
+        return self._moments(top, fused, qv, text, k, course)
+
+    def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str]) -> list[Moment]:
+        marks = ",".join("?" * len(seg_ids))
+        rows = self.catalog.q(
+            f"SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
+            f"l.title, l.kind, c.name AS course, f.path FROM segments s JOIN lectures l ON l.id = s.lecture_id "
+            f"JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id WHERE s.id IN ({marks})",
+            seg_ids)
+        rows = [r for r in rows if not course or r["course"] == course]
+        qstems = stems(text)
+        best_rrf = max(fused.values())
+        hits: list[Hit] = []
+        for r in rows:
+            anchor, cos, cov = self._best_anchor(r, qv, qstems)
+            conf = calibrate(cos, cov) if qv is not None else 0.5
+            rank_part = fused[r["id"]] / best_rrf
+            score = 0.7 * conf + 0.3 * rank_part * conf ** 0.5
+            hits.append(Hit(r["lecture_id"], anchor.start, anchor.end, score, (r, anchor, conf),
+                            page=r["page"] if r["kind"] == "pdf" else None))
+        moments = []
+        for h in merge_hits(hits)[:k]:
+            r, anchor, conf = h.payload
+            moments.append(self._moment(r, h, anchor, conf))
+        return moments
+
+    def _anchors(self, r) -> list[Anchor]:
+        seg_vec = from_blob(r["embedding"])
+        if r["kind"] == "pdf":
+            return [Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page")]
+        lo, hi = r["start_s"], r["end_s"]
+        out = [Anchor(lo, hi, (r["slide_text"] or "") + "\n" + (r["speech"] or ""), seg_vec, "segment")]
+        for s in self.catalog.q("SELECT start_s, end_s, text, embedding FROM sentences WHERE lecture_id=? "
+                                "AND start_s < ? AND end_s > ? ORDER BY start_s", (r["lecture_id"], hi, lo)):
+            out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "sentence"))
+        for s in self.catalog.q("SELECT id, start_s, end_s, text, embedding FROM slides WHERE lecture_id=? "
+                                "AND start_s < ? AND end_s > ? AND embedding IS NOT NULL ORDER BY start_s",
+                                (r["lecture_id"], hi, lo)):
+            out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"]))
+        return out
+
+    def _best_anchor(self, r, qv, qstems) -> tuple[Anchor, float, float]:
+        anchors = self._anchors(r)
+        seg = anchors[0]
+        seg_cos = float(seg.vec @ qv) if (qv is not None and seg.vec is not None) else 0.0
+        seg_cov = coverage(qstems, seg.text)
+        best, best_val = seg, -1.0
+        for a in anchors[1:]:
+            cos = float(a.vec @ qv) if (qv is not None and a.vec is not None) else 0.0
+            val = cos + 0.15 * coverage(qstems, a.text)
+            if val > best_val:
+                best, best_val = a, val
+        if best is seg:
+            return seg, seg_cos, seg_cov
+        anchor = best
+        if anchor.kind == "sentence":
+            # the answer begins at this sentence; the moment runs to the end of the clip
+            anchor = Anchor(max(anchor.start - 0.5, 0.0), max(seg.end, anchor.end), anchor.text, anchor.vec,
+                            "sentence")
+        best_cos = float(best.vec @ qv) if (qv is not None and best.vec is not None) else 0.0
+        return anchor, max(seg_cos, best_cos), max(seg_cov, coverage(qstems, best.text))
+
+    def _moment(self, r, h: Hit, anchor: Anchor, conf: float) -> Moment:
+        kind = r["kind"]
+        snippet = " ".join((anchor.text or r["speech"] or r["slide_text"] or "").split())[:240]
+        if kind == "pdf":
+            url = f"/pdf/{r['lecture_id']}?page={r['page']}"
+            start = end = None
+        else:
+            start, end = round(h.start, 2), round(max(h.end, h.start), 2)
+            url = f"/watch/{r['lecture_id']}?t={int(start)}"
+        return Moment(file=r["path"], lecture=r["title"], lecture_id=r["lecture_id"], course=r["course"],
+                      kind=kind, start_s=start, end_s=end, page=r["page"] if kind == "pdf" else None,
+                      score=h.score, snippet=snippet, url=url, confident=h.score >= CONFIDENT, segment_id=r["id"])

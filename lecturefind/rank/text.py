@@ -1,0 +1,50 @@
+"""Tokens for lexical matching and FTS5 queries."""
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below between both
+but by can could did do does doing down during each few for from further had has have having he her here hers
+him his how i if in into is it its itself just let me more most my no nor not now of off on once only or other
+our out over own same she should so some such than that the their them then there these they this those through
+to too under until up very was we were what when where which while who whom why will with would you your
+lecture lectures slide slides explain explained show shown showed talk talked say said mention mentioned
+lesson class course video part discuss discussed tell told describe described does did we us
+""".split())
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+
+
+def stem(tok: str) -> str:
+    """A crude, language-light stem: enough to match plural/verb forms."""
+    for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s"):
+        if len(tok) > len(suf) + 3 and tok.endswith(suf):
+            return tok[: -len(suf)]
+    return tok
+
+
+def stems(text: str) -> set[str]:
+    return {stem(t) for t in tokens(text)}
+
+
+def coverage(query_stems: set[str], text: str) -> float:
+    """Share of the query's content stems that occur in text (prefix match for longer stems)."""
+    if not query_stems:
+        return 0.0
+    have = stems(text)
+    hits = 0
+    for q in query_stems:
+        if q in have or (len(q) >= 5 and any(h.startswith(q) or (len(h) >= 5 and q.startswith(h)) for h in have)):
+            hits += 1
+    return hits / len(query_stems)
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 OR-query of the content tokens, each quoted."""
+    toks = list(dict.fromkeys(tokens(text)))[:32]
+    return " OR ".join(f'"{t}"' for t in toks)

@@ -1,0 +1,1 @@
+"""Segmentation: slide-change detection, clip planning, PDF pages."""

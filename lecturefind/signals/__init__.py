@@ -1,0 +1,1 @@
+"""Signals per segment: speech (ASR), slide text (OCR, PDF text layer), text embeddings."""

@@ -1,0 +1,134 @@
+"""Value types that travel between pipeline stages."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".m4v"}
+AUDIO_EXTS = {".wav", ".mp3", ".m4a", ".flac"}
+PDF_EXTS = {".pdf"}
+
+
+def media_kind(path: str) -> Optional[str]:
+    """'video' | 'audio' | 'pdf' from a file name, or None when unsupported."""
+    import os
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext in VIDEO_EXTS:
+        return "video"
+    if ext in AUDIO_EXTS:
+        return "audio"
+    if ext in PDF_EXTS:
+        return "pdf"
+    return None
+
+
+def fmt_ts(seconds: float) -> str:
+    """Seconds as m:ss (or h:mm:ss)."""
+    s = int(max(0.0, seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open time interval in seconds."""
+
+    start: float
+    end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def overlaps(self, other: "Span") -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass
+class Probe:
+    """What a media file holds."""
+
+    duration: float
+    has_video: bool
+    has_audio: bool
+    fps: float = 0.0
+    width: int = 0
+    height: int = 0
+    rotation: int = 0
+    variable_fps: bool = False
+
+
+@dataclass
+class Word:
+    start: float
+    end: float
+    text: str
+
+
+@dataclass
+class Sentence:
+    """A transcript sentence with its words."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class Slide:
+    """A distinct slide (or scene) shown during [start, end)."""
+
+    index: int
+    start: float
+    end: float
+    keyframe_t: float
+    text: str = ""
+    same_as: Optional[int] = None  # index of an earlier identical slide whose OCR is reused
+    image_path: Optional[str] = None
+
+
+@dataclass
+class Segment:
+    """One searchable unit: a clip of a video/audio file or a PDF page."""
+
+    start: float
+    end: float
+    speech: str = ""
+    slide_text: str = ""
+    page: Optional[int] = None
+
+    @property
+    def text(self) -> str:
+        return "\n".join(t for t in (self.slide_text, self.speech) if t)
+
+
+@dataclass
+class Moment:
+    """A search result: where in which lecture the answer is."""
+
+    file: str
+    lecture: str
+    lecture_id: int
+    course: str
+    kind: str
+    start_s: Optional[float]
+    end_s: Optional[float]
+    page: Optional[int]
+    score: float
+    snippet: str
+    url: str
+    confident: bool = False
+    shown_in: list = field(default_factory=list)
+    slide_ref: Optional[dict] = None
+    segment_id: Optional[int] = None
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["score"] = round(float(self.score), 4)
+        for k in ("start_s", "end_s"):
+            if d[k] is not None:
+                d[k] = round(float(d[k]), 2)
+        return d
