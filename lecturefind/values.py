@@ -99,6 +99,8 @@ class Segment:
     speech: str = ""
     slide_text: str = ""
     page: Optional[int] = None
+    sentence_idx: list[int] = field(default_factory=list)   # indices into the file's sentences
+    slide_idx: list[int] = field(default_factory=list)      # indices into the file's slides
 
     @property
     def text(self) -> str:

@@ -88,13 +88,16 @@ class Extractor:
         spans = plan_clips(p.duration, changes, window=self.cfg.window_s, overlap=self.cfg.overlap_s,
                            snap=self.cfg.snap_s, max_len=max_len, start=start)
         for sp in spans:
-            speech = " ".join(s.text for s in out.sentences if sp.start - 0.5 <= (s.start + s.end) / 2 < sp.end)
-            seen, texts = set(), []
-            for sl in out.slides:
+            sent_idx = [i for i, s in enumerate(out.sentences) if sp.start - 0.5 <= (s.start + s.end) / 2 < sp.end]
+            seen, slide_idx = set(), []
+            for i, sl in enumerate(out.slides):
                 if sl.start < sp.end and sp.start < sl.end and sl.text and sl.text not in seen:
                     seen.add(sl.text)
-                    texts.append(sl.text)
-            out.segments.append(Segment(start=sp.start, end=sp.end, speech=speech, slide_text="\n".join(texts)))
+                    slide_idx.append(i)
+            out.segments.append(Segment(
+                start=sp.start, end=sp.end, speech=" ".join(out.sentences[i].text for i in sent_idx),
+                slide_text="\n".join(out.slides[i].text for i in slide_idx),
+                sentence_idx=sent_idx, slide_idx=slide_idx))
         return out
 
     def _read_slides(self, path: str, key: str, slides: list[Slide], progress: Progress) -> None:
@@ -138,7 +141,7 @@ class Extractor:
                     text = ocr if len(ocr) > len(text) else text
                 slide.text = text
                 out.slides.append(slide)
-                out.segments.append(Segment(start=0.0, end=0.0, slide_text=text, page=n))
+                out.segments.append(Segment(start=0.0, end=0.0, slide_text=text, page=n, slide_idx=[n - 1]))
                 progress("pages", n, len(pages))
         except MediaError:
             raise

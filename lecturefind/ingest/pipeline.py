@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
+import numpy as np
+
 from ..config import IngestConfig
 from ..errors import LectureFindError, MediaError
 from ..index.catalog import Catalog, to_blob
@@ -89,6 +91,24 @@ class IndexLock:
         self.fd.close()
 
 
+def segment_vector(seg, sent_vecs: np.ndarray, slide_vecs: np.ndarray) -> Optional[np.ndarray]:
+    """A segment's vector: the mean of its speech and its slide-text directions, L2-normalised.
+
+    Built from the sentence and slide embeddings already computed, so no text is embedded twice
+    (embedding a whole 30 s clip's text costs ~10x more than its parts).
+    """
+    parts = []
+    if seg.sentence_idx:
+        parts.append(sent_vecs[seg.sentence_idx].mean(axis=0))
+    if seg.slide_idx:
+        parts.append(slide_vecs[seg.slide_idx].mean(axis=0))
+    parts = [p / (np.linalg.norm(p) or 1.0) for p in parts]
+    if not parts:
+        return None
+    v = np.mean(parts, axis=0)
+    return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
+
+
 Reporter = Callable[[str, str, float, float], None]   # (file, stage, done, total)
 
 
@@ -162,9 +182,9 @@ class Ingestor:
             raise MediaError(path, "nothing to index (no speech, slides or text found)")
         t1 = time.perf_counter()
         emb = self.models.embedder
-        seg_vecs = emb.passages([s.text for s in ex.segments])
         sent_vecs = emb.passages([s.text for s in ex.sentences])
         slide_vecs = emb.passages([s.text for s in ex.slides])
+        seg_vecs = [segment_vector(seg, sent_vecs, slide_vecs) for seg in ex.segments]
         ex.timings["embed"] = time.perf_counter() - t1
         progress("embed", 1, 1)
         course_name = course or os.path.basename(os.path.dirname(path)) or "default"
@@ -210,7 +230,8 @@ class Ingestor:
                     "VALUES(?,?,?,?,?,?,?)",
                     (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec))).lastrowid
                 c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, seg.text))
-                added[sid] = vec
+                if vec is not None:
+                    added[sid] = vec
             for sent, vec in zip(ex.sentences, sent_vecs):
                 sid = c.execute("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding) VALUES(?,?,?,?,?)",
                                 (lecture_id, sent.start, sent.end, sent.text, to_blob(vec))).lastrowid

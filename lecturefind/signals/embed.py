@@ -21,6 +21,6 @@ class TextEmbedder:
             return np.zeros((0, self.dim), np.float32)
         out = []
         for i in range(0, len(texts), batch):
-            chunk = [t.strip()[:4000] or " " for t in texts[i:i + batch]]
+            chunk = [t.strip()[:1200] or " " for t in texts[i:i + batch]]
             out.append(np.asarray(self.model.passage(chunk), dtype=np.float32).reshape(len(chunk), -1))
         return np.concatenate(out)
