@@ -61,6 +61,19 @@ class Searcher:
         return [r[0] for r in rows]
 
     # -- public -------------------------------------------------------------------------------
+    def search(self, text: Optional[str] = None, image: Optional[str] = None, audio: Optional[str] = None,
+               k: int = 10, course: Optional[str] = None) -> list[Moment]:
+        """One entry point for every query kind: text, an image file, an audio file, or image + text."""
+        if audio:
+            from ..errors import QueryError
+
+            raise QueryError("audio queries are not supported yet")
+        if image:
+            from ..errors import QueryError
+
+            raise QueryError("image queries are not supported yet")
+        return self.search_text(text or "", k=k, course=course)
+
     def search_text(self, text: str, k: int = 10, course: Optional[str] = None,
                     extra_rankings: Optional[list[list[int]]] = None) -> list[Moment]:
         text = (text or "").strip()
