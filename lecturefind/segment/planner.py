@@ -38,11 +38,13 @@ def plan_clips(duration: float, changes: list[float], *, window: float = 30.0, o
     min_len = window / 2
     while True:
         target = s + window
+        prev_end = spans[-1].end if spans else s     # a clip must reach past the previous one
         if duration - target < window / 3:         # fold the tail into this clip
             e = duration if duration - s <= max_len else s + window
         else:
-            e = _nearest(changes, target, snap, s + min_len, min(duration, s + max_len)) or target
-        e = min(e, duration, s + max_len)
+            lo = max(s + min_len, prev_end + 1.0)
+            e = _nearest(changes, target, snap, lo, min(duration, s + max_len)) or target
+        e = min(max(e, prev_end + 1.0), duration, s + max_len)
         spans.append(Span(round(s, 3), round(e, 3)))
         if e >= duration:
             break

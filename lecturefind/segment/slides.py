@@ -27,6 +27,8 @@ class SlideChangeDetector:
     threshold: float = 0.004      # share of changed pixels that counts as a new slide
     min_slide_s: float = 2.0
     same_slide_threshold: float = 0.004
+    max_transition_s: float = 6.0
+    _last_trigger: float | None = None
     _ref: np.ndarray | None = None
     _last_t: float = 0.0
     _content_start: float | None = None
@@ -42,18 +44,19 @@ class SlideChangeDetector:
             self._content_start = t
             self._ref = gray
             return
+        # The reference only moves when a frame differs from it, so a slow fade (each step too small to
+        # count) still adds up to a change; a transition keeps its first change time while frames keep
+        # differing less than min_slide_s apart, for at most max_transition_s.
         if frame_distance(gray, self._ref) > self.threshold:
-            if self._changes and t - self._changes[-1] < self.min_slide_s:
-                self._ref = gray            # still changing: follow it, keep the first change time
-                return
+            moving = self._last_trigger is not None and t - self._last_trigger < self.min_slide_s
+            self._last_trigger = t
+            self._ref = gray
+            since = self._changes[-1] if self._changes else self._content_start
+            if moving and t - since < self.max_transition_s:
+                return                      # still changing: keep the first change time
             if t - self._content_start < self.min_slide_s and not self._changes:
-                self._ref = gray
                 return
             self._changes.append(t)
-            self._ref = gray
-        else:
-            # follow slow drift (camera exposure, fades) without declaring a change
-            self._ref = gray
 
     def slides(self, duration: float) -> list[Slide]:
         """Spans between changes, each with a keyframe time and a link to an identical earlier slide."""
