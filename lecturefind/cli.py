@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from .config import IngestConfig, default_index_dir
+from .gemini import cli_support as gemini_cli
 
 index_option = click.option("--index", "index_dir", default=default_index_dir, show_default="./lecturefind-index "
                             "or $LECTUREFIND_INDEX", type=click.Path(file_okay=False), help="Index directory.")
@@ -60,6 +61,7 @@ class StageBars:
 @click.option("--window", type=float, default=None, help="Clip length in seconds (default 30).")
 @click.option("--overlap", type=float, default=None, help="Clip overlap in seconds (default 10).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@gemini_cli.ingest_options
 def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
     """Index videos, audio and slide PDFs (files or folders, recursively)."""
     from .ingest.pipeline import Ingestor
@@ -69,8 +71,10 @@ def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
         cfg.window_s = window
     if overlap is not None:
         cfg.overlap_s = overlap
+    gemini = gemini_cli.for_ingest(paths, index_dir, cfg)   # None offline; --dry-run prints and exits
     bars = StageBars(enabled=not quiet)
     ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True))
+    ing.gemini = gemini
     try:
         rep = ing.ingest(paths, course=course)
     finally:
@@ -104,6 +108,7 @@ def _print_results(results, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False), help="JSONL file of queries.")
 @index_option
+@gemini_cli.backend_option
 def search(text, k, course, as_json, batch, index_dir) -> None:
     """Search the index with a question."""
     from .errors import LectureFindError
@@ -113,6 +118,7 @@ def search(text, k, course, as_json, batch, index_dir) -> None:
         searcher = Searcher(index_dir)
     except FileNotFoundError as e:
         raise click.ClickException(str(e))
+    gemini_cli.for_search(searcher, index_dir)   # --backend gemini: one more ranking, fused by RRF
     try:
         if batch:
             _batch(searcher, batch, k, course)

@@ -209,3 +209,9 @@ def test_missing_key_is_a_clear_error(env, tmp_path, monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY")
     with pytest.raises(GeminiError, match="GEMINI_API_KEY or GOOGLE_API_KEY"):
         embedder(tmp_path).embed([Item("query", text="no key")])
+
+
+def test_bounded_concurrency_from_a_cold_start(env, tmp_path):
+    e = embedder(tmp_path, max_contents_per_call=1, concurrency=4)
+    vecs = e.embed([Item("document", media=[png(bytes([97 + i]))]) for i in range(8)])
+    assert len(vecs) == 8 and len(env.embed_calls()) == 8 and e.usage.calls == 8

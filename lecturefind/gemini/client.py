@@ -142,6 +142,10 @@ class GeminiEmbedder:
     # -- setup ----------------------------------------------------------------------------------
     @property
     def client(self):
+        with self._lock:   # one Client: a second one, dropped, would close the shared HTTP client in __del__
+            return self._client or self._make_client()
+
+    def _make_client(self):
         if self._client is None:
             key = api_key()
             if not key:

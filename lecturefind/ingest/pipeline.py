@@ -123,6 +123,7 @@ class Ingestor:
         self.extractor = Extractor(self.models, self.cfg, os.path.join(self.index_dir, "keyframes"))
         self.reporter = reporter
         self.log = log
+        self.gemini = None   # optional lecturefind.gemini.indexer.GeminiIndexer, set by `ingest --backend gemini`
 
     def close(self) -> None:
         self.catalog.close()
@@ -139,6 +140,8 @@ class Ingestor:
                     continue
                 try:
                     self._one(rep, path, course)
+                    if self.gemini is not None:   # after the offline signals are committed
+                        self.gemini.index_file(self.catalog, path)
                 except MediaError as e:
                     self._fail(rep, path, e.reason)
                 except LectureFindError as e:

@@ -42,6 +42,7 @@ class Searcher:
         self.catalog = Catalog(self.index_dir, readonly=True)
         self.vectors = VectorStore(self.index_dir)
         self.models = models or Models()
+        self.rankers: list = []   # extra text -> [segment id] rankings fused by RRF (lecturefind.gemini.ranker)
 
     def close(self) -> None:
         self.catalog.close()
@@ -83,6 +84,7 @@ class Searcher:
             qv = self.models.embedder.query(text)
             rankings += [self._vector_ranking(qv), self._lexical_ranking(text)]
         rankings += extra_rankings or []
+        rankings += [ranker(text) for ranker in self.rankers] if text else []   # e.g. the Gemini backend
         fused = rrf(rankings)
         if not fused:
             return []

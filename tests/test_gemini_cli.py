@@ -1,0 +1,148 @@
+"""`ingest --backend gemini` / `search --backend gemini` end to end, through the real SDK and a fake server."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+
+import av
+import pytest
+from click.testing import CliRunner
+
+from lecturefind.gemini.fake_server import FakeGemini, b64decode_any
+
+KEY = "AIzaSyFAKE-cli-key_9876543210zyxwvutsrqp"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    f = FakeGemini().start()
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory) -> str:
+    """40 s of testsrc (a running timer) with a gliding tone, so every clip's bytes differ."""
+    import subprocess
+
+    from lecturefind.media.ffmpeg import ffmpeg_exe
+
+    out = str(tmp_path_factory.mktemp("gem-media") / "synthetic_lecture.mp4")
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=40",
+           "-f", "lavfi", "-i", "aevalsrc=sin(2*PI*(220+5*t)*t):s=16000:d=40",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out], check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture
+def cli(fake, monkeypatch, models):
+    """Run the CLI in-process with the session's models and the fake server."""
+    import lecturefind.ingest.pipeline as pipeline
+    import lecturefind.rank.searcher as searcher
+    from lecturefind.cli import main
+
+    monkeypatch.setattr(pipeline, "Models", lambda: models)
+    monkeypatch.setattr(searcher, "Models", lambda: models)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    monkeypatch.delenv("LECTUREFIND_BACKEND", raising=False)
+    fake.requests.clear()
+    fake.faults.clear()
+
+    def run(*args: str, env=None):
+        r = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        out = r.output + (r.stderr if r.stderr_bytes is not None else "")
+        assert KEY not in out
+        return r.exit_code, out
+
+    return run
+
+
+def test_dry_run_sends_nothing(cli, fake, video, tmp_path):
+    from lecturefind.segment.planner import plan_clips
+
+    idx = str(tmp_path / "idx")
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "--dry-run", "--dims", "768")
+    assert code == 0, out
+    spans = plan_clips(40.0, [], max_len=80.0)
+    assert f"{len(spans)} inputs to embed" in out
+    assert f"requests: {len(spans)} " in out                         # one video per request
+    assert f"video: {sum(s.duration for s in spans):.0f}s" in out
+    assert "estimated cost: $" in out and "nothing was sent" in out
+    assert fake.requests == [] and not os.path.exists(os.path.join(idx, "catalog.sqlite"))
+
+
+def test_offline_flags_need_gemini(cli, video, tmp_path):
+    code, out = cli("ingest", video, "--index", str(tmp_path / "i"), "--dry-run")
+    assert code == 2 and "--backend gemini" in out
+
+
+def test_missing_key(cli, video, tmp_path):
+    code, out = cli("ingest", video, "--index", str(tmp_path / "i"), "--backend", "gemini",
+                    env={"GEMINI_API_KEY": None, "GOOGLE_API_KEY": None})
+    assert code == 1 and "GEMINI_API_KEY or GOOGLE_API_KEY" in out
+
+
+def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
+    idx = str(tmp_path / "idx")
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "1536")
+    assert code == 0, out
+    assert "gemini: " in out and "requests" in out
+    calls = fake.embed_calls()
+    conn = sqlite3.connect(os.path.join(idx, "catalog.sqlite"))
+    seg_ids = [r[0] for r in conn.execute("SELECT id FROM segments ORDER BY id")]
+    assert len(calls) == len(seg_ids) >= 2                     # one request per clip
+    clip_keys = []
+    for call in calls:
+        (req,) = call.json["requests"]                           # one content per clip
+        (part,) = req["content"]["parts"]
+        assert req["outputDimensionality"] == 1536
+        assert part["inline_data"]["mime_type"] == "video/mp4"
+        data = b64decode_any(part["inline_data"]["data"])
+        with av.open(io.BytesIO(data)) as c:
+            assert c.streams.audio, "clip sent without its audio track"
+            v = c.streams.video[0]
+            assert v.codec_context.height <= 480
+            assert c.duration / 1e6 <= 80.0
+        clip_keys.append(fake.seed_key(req["content"]))
+    rows = conn.execute("SELECT segment_id, dims, length(vec) FROM gemini_segments ORDER BY segment_id").fetchall()
+    assert [r[0] for r in rows] == seg_ids and all(r[1] == 1536 and r[2] == 1536 * 4 for r in rows)
+
+    # re-ingest: unchanged file, every clip cached -> 0 requests
+    fake.requests.clear()
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "1536")
+    assert code == 0 and fake.requests == [], out
+    assert "gemini: 0 requests" in out
+
+    # a question the fake maps onto the 2nd clip's vector
+    target = seg_ids[1]
+    fake.alias("when does the timer pass twenty seconds", clip_keys[1])
+    code, out = cli("search", "when does the timer pass twenty seconds", "--index", idx, "--json",
+                    env={"LECTUREFIND_BACKEND": "gemini"})
+    assert code == 0, out
+    results = json.loads(out[out.index("["):])
+    t_start, t_end = conn.execute("SELECT start_s, end_s FROM segments WHERE id=?", (target,)).fetchone()
+    top = results[0]                                      # overlapping clips merge into one moment
+    assert top["segment_id"] == target or (top["start_s"] <= t_start + 0.5 and top["end_s"] >= t_end - 0.5)
+    from lecturefind.gemini.ranker import GeminiRanker
+
+    ranker = GeminiRanker(idx)
+    assert ranker("when does the timer pass twenty seconds")[0] == target     # the Gemini ranking itself
+    ranker.close()
+    (q,) = fake.embed_calls()[-1].json["requests"]
+    assert q["outputDimensionality"] == 1536                     # the index's dims, not the default
+    assert q["content"]["parts"][0]["text"].startswith("task: search result | query: ")
+
+    # the offline backend still works on the same index and sends nothing
+    fake.requests.clear()
+    code, out = cli("search", "when does the timer pass twenty seconds", "--index", idx, "--json")
+    assert code == 0 and fake.requests == []
+
+
+def test_offline_ingest_unchanged_without_key(cli, fake, video, tmp_path):
+    code, out = cli("ingest", video, "--index", str(tmp_path / "off"), "-q",
+                    env={"GEMINI_API_KEY": None, "GOOGLE_API_KEY": None})
+    assert code == 0, out
+    assert fake.requests == [] and "gemini" not in out
