@@ -1,0 +1,55 @@
+"""The web front end: search page, jump-to player, PDF pages, browsing, LMS embed and a JSON API.
+
+`create_app(config)` builds the Flask app (one Searcher per app); `lecturefind serve` runs it under waitress.
+Templates and static assets live in the top-level `web/` folder of the repository.
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from flask import Flask, g, request
+
+from .config import config_from_env, finalize_config
+from .store import Store
+
+
+PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+WEB_DIR = os.environ.get("LECTUREFIND_WEB_DIR") or os.path.normpath(os.path.join(PKG_DIR, "..", "..", "web"))
+
+
+def create_app(config: Optional[dict] = None) -> Flask:
+    """The Flask app. `config` overrides the environment (see `web/config.py` for the keys)."""
+    app = Flask("lecturefind.web", root_path=PKG_DIR, template_folder=os.path.join(WEB_DIR, "templates"),
+                static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/static")
+    app.config.update(config_from_env())
+    if config:
+        app.config.update(config)
+    finalize_config(app.config)
+    if app.config.get("TRUST_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["TRUST_PROXY"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)   # type: ignore[method-assign]
+
+    app.extensions["lecturefind"] = Store(app.config["INDEX"], models=app.config.get("MODELS"),
+                                          searcher=app.config.get("SEARCHER"))
+
+    from . import errors, helpers, security
+    from .views import api, browse, embed, media, pdf, search, watch
+
+    for bp in (search.bp, watch.bp, pdf.bp, browse.bp, api.bp, media.bp, embed.bp):
+        app.register_blueprint(bp)
+    helpers.install(app)
+    security.install(app)
+    errors.install(app)
+
+    @app.before_request
+    def _embed_flag() -> None:
+        g.embed = request.blueprint == "embed"
+
+    return app
+
+
+def store(app: Flask) -> Store:
+    return app.extensions["lecturefind"]

@@ -1,0 +1,206 @@
+"""Response headers (CSP with frame-ancestors, nosniff, referrer policy), per-client rate limit, upload checks."""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from functools import wraps
+from typing import Optional
+
+from flask import current_app, request
+from werkzeug.exceptions import HTTPException
+
+BASE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
+            "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
+
+
+def frame_ancestors(embed: bool) -> str:
+    origins = current_app.config["EMBED_ORIGINS"] if embed else []
+    return " ".join(["'self'", *origins])
+
+
+def install(app) -> None:
+    @app.after_request
+    def _headers(resp):
+        embed = request.blueprint == "embed"
+        resp.headers["Content-Security-Policy"] = f"{BASE_CSP}; frame-ancestors {frame_ancestors(embed)}"
+        if not embed:
+            resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "strict-origin-when-cross-origin" if embed else "same-origin"
+        if resp.mimetype == "text/html":
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+
+# -- rate limit -----------------------------------------------------------------------------------
+class TooManyRequests(HTTPException):
+    code = 429
+    description = "Too many searches from your address. Please wait a moment and try again."
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.retry_after = retry_after
+
+    def get_headers(self, environ=None, scope=None):
+        return super().get_headers(environ, scope) + [("Retry-After", str(self.retry_after))]
+
+
+class RateLimiter:
+    """A token bucket per client address: `n` searches per `per` seconds, refilled continuously."""
+
+    def __init__(self, n: int, per: float):
+        self.n, self.per = n, per
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def hit(self, key: str) -> Optional[int]:
+        """None when allowed, else the seconds to wait."""
+        now = time.monotonic()
+        rate = self.n / self.per
+        with self.lock:
+            if len(self.buckets) > 10000:   # forget idle clients
+                self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < self.per}
+            tokens, last = self.buckets.get(key, (float(self.n), now))
+            tokens = min(float(self.n), tokens + (now - last) * rate)
+            if tokens < 1.0:
+                self.buckets[key] = (tokens, now)
+                return max(1, int((1.0 - tokens) / rate + 0.999))
+            self.buckets[key] = (tokens - 1.0, now)
+            return None
+
+
+def check_rate() -> None:
+    rate = current_app.config.get("RATE")
+    if not rate:
+        return
+    limiter = current_app.extensions.get("lecturefind.ratelimit")
+    if limiter is None:
+        limiter = current_app.extensions.setdefault("lecturefind.ratelimit", RateLimiter(*rate))
+    wait = limiter.hit(request.remote_addr or "?")
+    if wait is not None:
+        raise TooManyRequests(wait)
+
+
+def rate_limited(view):
+    @wraps(view)
+    def wrapper(*a, **kw):
+        check_rate()
+        return view(*a, **kw)
+    return wrapper
+
+
+# -- uploads --------------------------------------------------------------------------------------
+class UploadError(HTTPException):
+    code = 415
+
+
+class UploadTooLarge(HTTPException):
+    code = 413
+
+
+IMAGE_HELP = "JPEG, PNG, WebP, GIF or BMP"
+AUDIO_HELP = "WAV, MP3, M4A, FLAC, OGG or WebM"
+
+
+def sniff_image(head: bytes) -> Optional[str]:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return ".gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    if head[:2] == b"BM" and len(head) >= 26:
+        return ".bmp"
+    return None
+
+
+def sniff_audio(head: bytes) -> Optional[str]:
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return ".wav"
+    if head[:4] == b"fLaC":
+        return ".flac"
+    if head[:4] == b"OggS":
+        return ".ogg"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0):
+        return ".mp3"
+    if head[4:8] == b"ftyp":
+        return ".m4a"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return ".webm"
+    return None
+
+
+def _check_image(path: str) -> None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > 60_000_000:
+                raise UploadError(description="The image is too large (more than 60 megapixels).")
+            im.verify()
+    except UploadError:
+        raise
+    except Exception:
+        raise UploadError(description=f"The uploaded image could not be read; use {IMAGE_HELP}.")
+
+
+def _save(storage, kind: str, limit: int) -> Optional[str]:
+    head = storage.stream.read(32)
+    if not head:
+        return None
+    ext = sniff_image(head) if kind == "image" else sniff_audio(head)
+    if ext is None:
+        what = f"an image ({IMAGE_HELP})" if kind == "image" else f"an audio recording ({AUDIO_HELP})"
+        raise UploadError(description=f"The uploaded {kind} file is not {what}.")
+    fd, path = tempfile.mkstemp(prefix=f"lecturefind-{kind}-", suffix=ext)
+    size = len(head)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(head)
+            while True:
+                chunk = storage.stream.read(1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise UploadTooLarge(description=f"The {kind} is too large (limit {limit // (1024 * 1024)} MB).")
+                out.write(chunk)
+        if kind == "image":
+            _check_image(path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+@contextmanager
+def saved_uploads():
+    """The request's `image` / `audio` uploads sniffed, size-checked and saved to temp files; removed on exit."""
+    paths: dict[str, Optional[str]] = {"image": None, "audio": None}
+    try:
+        for kind, key in (("image", "MAX_IMAGE_BYTES"), ("audio", "MAX_AUDIO_BYTES")):
+            storage = request.files.get(kind)
+            if storage is not None:
+                paths[kind] = _save(storage, kind, int(current_app.config[key]))
+        yield paths
+    finally:
+        for p in paths.values():
+            if p and os.path.exists(p):
+                os.unlink(p)
+
+
+def clean_message(msg: str, paths: dict) -> str:
+    """An error message with the server's temp paths replaced by what the user uploaded."""
+    for kind, p in paths.items():
+        if p:
+            msg = msg.replace(p, f"uploaded {kind}")
+    tmp = tempfile.gettempdir()
+    if tmp in msg:
+        msg = msg.replace(tmp + os.sep, "")
+    return msg

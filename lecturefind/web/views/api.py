@@ -1,0 +1,89 @@
+"""The JSON API: search (GET/POST multipart), lectures, and its OpenAPI 3 document."""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, abort, jsonify, request
+
+from ..openapi import openapi_document
+from ..pages import store
+from ..searching import run_search
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def moment_json(m) -> dict:
+    """The CLI's `--json` result object; `file` is the file name only (the server's folders are not exposed)."""
+    d = m.to_json()
+    d["file"] = os.path.basename(d.get("file") or "")
+    return d
+
+
+def _search_response(run):
+    return jsonify({
+        "query": {"q": run.text, "k": run.k, "course": run.course, "image": run.had_image, "audio": run.had_audio},
+        "took_ms": round(run.took_ms, 1),
+        "results": [moment_json(m) for m in run.results],
+    })
+
+
+@bp.get("/search")
+def search_get():
+    if not (request.args.get("q") or "").strip():
+        abort(400, "Give a question in `q`.")
+    return _search_response(run_search(request.args))
+
+
+@bp.post("/search")
+def search_post():
+    run = run_search(request.form, allow_uploads=True)
+    if not run.asked:
+        abort(400, "Give a question (`q`), an `image` or an `audio` file.")
+    return _search_response(run)
+
+
+def lecture_json(lec) -> dict:
+    kind = lec["kind"]
+    d = {"id": lec["id"], "title": lec["title"], "course": lec["course"], "kind": kind,
+         "file": os.path.basename(lec["path"] or ""),
+         "duration_s": round(float(lec["duration"]), 2) if lec["duration"] is not None else None,
+         "pages": lec["pages"], "url": f"/pdf/{lec['id']}?page=1" if kind == "pdf" else f"/watch/{lec['id']}?t=0",
+         "media_url": f"/media/{lec['id']}",
+         "captions_url": None if kind == "pdf" else f"/captions/{lec['id']}.vtt"}
+    if "n_segments" in lec.keys():
+        d["n_segments"] = lec["n_segments"]
+    return d
+
+
+@bp.get("/lectures")
+def lectures():
+    course = (request.args.get("course") or "").strip() or None
+    cat = store().catalog()
+    return jsonify({"lectures": [lecture_json(lec) for lec in cat.lectures(course=course)]})
+
+
+@bp.get("/lectures/<int:lecture_id>")
+def lecture(lecture_id: int):
+    cat = store().catalog()
+    lec = cat.lecture(lecture_id)
+    if lec is None:
+        abort(404)
+    d = lecture_json(lec)
+    d["n_segments"] = cat.one("SELECT COUNT(*) FROM segments WHERE lecture_id = ?", (lecture_id,))[0]
+    slides = cat.q("SELECT id, idx, start_s, end_s, page, text, image FROM slides WHERE lecture_id = ? "
+                   "ORDER BY COALESCE(page, 0), start_s", (lecture_id,))
+    d["slides"] = [{"index": s["idx"], "start_s": None if lec["kind"] == "pdf" else round(s["start_s"], 2),
+                    "end_s": None if lec["kind"] == "pdf" else round(s["end_s"], 2), "page": s["page"],
+                    "text": s["text"] or "", "thumbnail_url": f"/thumb/{s['id']}.jpg" if s["image"] else None}
+                   for s in slides]
+    d["transcript"] = [{"start_s": round(r["start_s"], 2), "end_s": round(r["end_s"], 2), "text": r["text"]}
+                       for r in cat.q("SELECT start_s, end_s, text FROM sentences WHERE lecture_id = ? "
+                                      "ORDER BY start_s", (lecture_id,))]
+    return jsonify(d)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(request.host_url.rstrip("/")))
+
+

@@ -1,0 +1,22 @@
+"""`/embed...`: the compact UI for LMS iframes; these routes allow the configured LMS origins as frame ancestors."""
+from flask import Blueprint
+
+from ..pages import pdf_page, search_page, watch_page
+
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+
+
+@bp.route("", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"])
+def search():
+    return search_page("embed/search.html")
+
+
+@bp.route("/watch/<int:lecture_id>")
+def watch(lecture_id: int):
+    return watch_page(lecture_id, "embed/watch.html")
+
+
+@bp.route("/pdf/<int:doc_id>")
+def pdf(doc_id: int):
+    return pdf_page(doc_id, "embed/pdf.html")

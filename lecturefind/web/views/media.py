@@ -1,0 +1,108 @@
+"""Media, thumbnails and captions, served only by catalog id (never by a path from the request)."""
+from __future__ import annotations
+
+import os
+import re
+
+from flask import Blueprint, Response, abort, send_file
+
+from ..pages import media_mime, store
+
+bp = Blueprint("media", __name__)
+_KEYFRAME = re.compile(r"^[A-Za-z0-9_-]+\.(jpg|jpeg|png|webp)$")
+
+
+@bp.route("/media/<int:lecture_id>")
+def media(lecture_id: int):
+    """The lecture's source file with Range (206), ETag and Last-Modified, for seeking in <video>."""
+    lec = store().catalog().lecture(lecture_id)
+    if lec is None or not lec["path"] or not os.path.isfile(lec["path"]):
+        abort(404)
+    return send_file(lec["path"], mimetype=media_mime(lec["path"]), conditional=True, etag=True, max_age=3600,
+                     download_name=os.path.basename(lec["path"]), as_attachment=False)
+
+
+@bp.route("/thumb/<int:slide_id>.jpg")
+def thumb(slide_id: int):
+    """A keyframe (video slide) or page render (PDF) from <index>/keyframes/, by slide id."""
+    st = store()
+    row = st.catalog().one("SELECT image FROM slides WHERE id = ?", (slide_id,))
+    if row is None or not row["image"] or not _KEYFRAME.match(row["image"]):
+        abort(404)
+    base = os.path.realpath(os.path.join(st.index_dir, "keyframes"))
+    path = os.path.realpath(os.path.join(base, row["image"]))
+    if os.path.dirname(path) != base or not os.path.isfile(path):
+        abort(404)
+    ext = os.path.splitext(path)[1].lower()
+    mime = {".png": "image/png", ".webp": "image/webp"}.get(ext, "image/jpeg")
+    return send_file(path, mimetype=mime, conditional=True, etag=True, max_age=86400)
+
+
+def vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def vtt_ts(t: float) -> str:
+    ms = int(round(max(0.0, t) * 1000))
+    h, ms = divmod(ms, 3600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def caption_cues(cat, lecture_id: int, max_chars: int = 84, max_s: float = 6.0) -> list[tuple[float, float, str]]:
+    """Cues of at most two short lines / 6 s, cut at word boundaries inside each transcript sentence."""
+    cues = []
+    sentences = cat.q("SELECT id, start_s, end_s, text FROM sentences WHERE lecture_id = ? ORDER BY start_s",
+                      (lecture_id,))
+    for s in sentences:
+        words = cat.q("SELECT start_s, end_s, word FROM words WHERE sentence_id = ? ORDER BY start_s", (s["id"],))
+        if not words:
+            if (s["text"] or "").strip():
+                cues.append((s["start_s"], s["end_s"], " ".join(s["text"].split())))
+            continue
+        cur, c0, c1 = [], None, None
+        for w in words:
+            token = (w["word"] or "").strip()
+            if not token:
+                continue
+            if cur and (len(" ".join(cur)) + 1 + len(token) > max_chars or w["end_s"] - c0 > max_s):
+                cues.append((c0, c1, " ".join(cur)))
+                cur, c0 = [], None
+            if c0 is None:
+                c0 = w["start_s"]
+            cur.append(token)
+            c1 = w["end_s"]
+        if cur:
+            cues.append((c0, max(c1, s["end_s"] if s["end_s"] else c1), " ".join(cur)))
+    # no overlaps, no empty cues
+    out = []
+    for i, (a, b, text) in enumerate(cues):
+        if i + 1 < len(cues):
+            b = min(b, cues[i + 1][0])
+        if b <= a:
+            b = a + 0.5
+        out.append((a, b, text))
+    return out
+
+
+def _wrap(text: str, width: int = 42) -> str:
+    if len(text) <= width:
+        return text
+    cut = text.rfind(" ", 0, len(text) // 2 + 10)
+    return text if cut <= 0 else text[:cut] + "\n" + text[cut + 1:]
+
+
+@bp.route("/captions/<int:lecture_id>.vtt")
+def captions(lecture_id: int):
+    """WebVTT captions built from the transcript's words (sentences when a sentence has no word timings)."""
+    cat = store().catalog()
+    lec = cat.lecture(lecture_id)
+    if lec is None or lec["kind"] == "pdf":
+        abort(404)
+    lines = ["WEBVTT", ""]
+    for n, (a, b, text) in enumerate(caption_cues(cat, lecture_id), 1):
+        lines += [str(n), f"{vtt_ts(a)} --> {vtt_ts(b)}", vtt_escape(_wrap(text)), ""]
+    resp = Response("\n".join(lines), mimetype="text/vtt")
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
