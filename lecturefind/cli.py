@@ -187,3 +187,24 @@ def status(index_dir, as_json) -> None:
         click.echo(f"  failed: {f['path']}: {f['error']}")
     if stamps:
         click.echo("models: " + ", ".join(f"{k}={v}" for k, v in sorted(stamps.items())))
+
+
+@main.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+def serve(index_dir, host, port, threads) -> None:
+    """Serve the web UI and JSON API (waitress). Settings: LECTUREFIND_EMBED_ORIGINS, ..._RATE_LIMIT, ..."""
+    from waitress import serve as waitress_serve
+
+    from .web import create_app
+    from .web.store import IndexMissing
+
+    app = create_app({"INDEX": index_dir})
+    try:
+        app.extensions["lecturefind"].warm()      # open the index and load the text model before the first request
+    except IndexMissing as e:
+        raise click.ClickException(str(e))
+    click.echo(f"LectureFind on http://{host}:{port}/ (index {app.config['INDEX']})", err=True)
+    waitress_serve(app, host=host, port=port, threads=threads, ident="LectureFind")
