@@ -116,9 +116,17 @@ def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
     assert code == 0 and fake.requests == [], out
     assert "gemini: 0 requests" in out
 
-    # a question the fake maps onto the 2nd clip's vector
+    # a question the fake maps onto the 2nd clip's vector (calls run concurrently: match keys by vector)
+    import numpy as np
+
+    from lecturefind.gemini.fake_server import vector_for
+
     target = seg_ids[1]
-    fake.alias("when does the timer pass twenty seconds", clip_keys[1])
+    stored = np.frombuffer(conn.execute("SELECT vec FROM gemini_segments WHERE segment_id=?", (target,)).fetchone()[0],
+                           np.float32)
+    (key,) = [k for k in clip_keys if abs(float(stored @ np.asarray(vector_for(k, 1536), np.float32))
+                                          / np.linalg.norm(vector_for(k, 1536)) - 1.0) < 1e-4]
+    fake.alias("when does the timer pass twenty seconds", key)
     code, out = cli("search", "when does the timer pass twenty seconds", "--index", idx, "--json",
                     env={"LECTUREFIND_BACKEND": "gemini"})
     assert code == 0, out
