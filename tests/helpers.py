@@ -1,0 +1,119 @@
+"""Shared helpers for the ingest/search tests: index consistency checks, small real media, running the CLI."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import faiss
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(ROOT, "examples", "sample-course")
+LECTURE1 = os.path.join(SAMPLE, "lecture01_eigenvalues.mp4")
+LECTURE2 = os.path.join(SAMPLE, "lecture02_bus_arbitration.mp4")
+HANDOUT = os.path.join(SAMPLE, "handout_eigenvalues_and_arbitration.pdf")
+LECTUREFIND = os.path.join(os.path.dirname(sys.executable), "lecturefind")
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the static ffmpeg that lecturefind itself uses."""
+    from lecturefind.media.ffmpeg import ffmpeg_exe
+
+    proc = subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, f"ffmpeg {' '.join(args)} failed: {proc.stderr}"
+
+
+def cut(src: str, dst: str, start: float, duration: float, *extra: str) -> str:
+    """Re-encode [start, start+duration) of src into dst (frame-exact, small and fast)."""
+    ffmpeg("-ss", str(start), "-i", src, "-t", str(duration), "-c:v", "libx264", "-preset", "ultrafast",
+           "-crf", "23", "-c:a", "aac", "-b:a", "64k", *extra, dst)
+    return dst
+
+
+def connect(index_dir: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(os.path.join(index_dir, "catalog.sqlite"), timeout=30)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def scalar(conn: sqlite3.Connection, sql: str, args=()):
+    return conn.execute(sql, args).fetchone()[0]
+
+
+def index_problems(index_dir: str) -> list[str]:
+    """Every inconsistency between the catalog tables, the FTS table and the persisted FAISS file."""
+    conn = connect(index_dir)
+    try:
+        checks = {
+            "segments without lecture":
+                "SELECT COUNT(*) FROM segments WHERE lecture_id NOT IN (SELECT id FROM lectures)",
+            "lectures without file": "SELECT COUNT(*) FROM lectures WHERE file_id NOT IN (SELECT id FROM files)",
+            "lectures without course":
+                "SELECT COUNT(*) FROM lectures WHERE course_id NOT IN (SELECT id FROM courses)",
+            "FTS rows without segment":
+                "SELECT COUNT(*) FROM segments_fts WHERE rowid NOT IN (SELECT id FROM segments)",
+            "segments without FTS row":
+                "SELECT COUNT(*) FROM segments WHERE id NOT IN (SELECT rowid FROM segments_fts)",
+            "sentences without lecture":
+                "SELECT COUNT(*) FROM sentences WHERE lecture_id NOT IN (SELECT id FROM lectures)",
+            "words without sentence":
+                "SELECT COUNT(*) FROM words WHERE sentence_id NOT IN (SELECT id FROM sentences)",
+            "slides without lecture": "SELECT COUNT(*) FROM slides WHERE lecture_id NOT IN (SELECT id FROM lectures)",
+            "visual rows without slide": "SELECT COUNT(*) FROM visual WHERE slide_id NOT IN (SELECT id FROM slides)",
+            "links without slides": "SELECT COUNT(*) FROM links WHERE page_slide_id NOT IN (SELECT id FROM slides) "
+                                    "OR video_slide_id NOT IN (SELECT id FROM slides)",
+            "duplicate segments": "SELECT COUNT(*) FROM (SELECT 1 FROM segments GROUP BY lecture_id, start_s, end_s, "
+                                  "IFNULL(page, -1) HAVING COUNT(*) > 1)",
+            "files indexed twice": "SELECT COUNT(*) FROM (SELECT 1 FROM lectures GROUP BY file_id HAVING COUNT(*) > 1)",
+            "done files without lecture":
+                "SELECT COUNT(*) FROM files WHERE state='done' AND id NOT IN (SELECT file_id FROM lectures)",
+            "lectures without segments":
+                "SELECT COUNT(*) FROM lectures WHERE id NOT IN (SELECT lecture_id FROM segments)",
+        }
+        out = []
+        for what, sql in checks.items():
+            n = scalar(conn, sql)
+            if n:
+                out.append(f"{what}: {n}")
+        ids = {r[0] for r in conn.execute("SELECT id FROM segments WHERE embedding IS NOT NULL")}
+        gen = int(scalar(conn, "SELECT value FROM meta WHERE key='generation'"))
+    finally:
+        conn.close()
+    path = os.path.join(index_dir, "vectors.faiss")
+    if not os.path.exists(path):
+        if ids:
+            out.append("vectors.faiss missing")
+        return out
+    with open(path + ".generation") as f:
+        stamp = int(f.read().strip())
+    if stamp != gen:
+        out.append(f"vectors.faiss is stamped generation {stamp}, catalog is at {gen}")
+    index = faiss.read_index(path)
+    faiss_ids = set(faiss.vector_to_array(faiss.downcast_index(index).id_map).tolist())
+    if index.ntotal != len(ids):
+        out.append(f"FAISS ntotal {index.ntotal} != {len(ids)} segments with embeddings")
+    if faiss_ids != ids:
+        out.append(f"FAISS ids differ from segment ids: {len(faiss_ids - ids)} extra, {len(ids - faiss_ids)} missing")
+    return out
+
+
+def segments_by_file(index_dir: str) -> dict[str, list[tuple]]:
+    """{file basename: sorted [(start_s, end_s, page)]} for every indexed lecture."""
+    conn = connect(index_dir)
+    try:
+        rows = conn.execute("SELECT f.path, s.start_s, s.end_s, s.page FROM segments s JOIN lectures l ON "
+                            "l.id = s.lecture_id JOIN files f ON f.id = l.file_id").fetchall()
+    finally:
+        conn.close()
+    out: dict[str, list[tuple]] = {}
+    for r in rows:
+        out.setdefault(os.path.basename(r[0]), []).append((r[1], r[2], r[3]))
+    return {k: sorted(v, key=lambda t: (t[0] or 0, t[1] or 0, t[2] or 0)) for k, v in out.items()}
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The installed `lecturefind` console script in a subprocess."""
+    e = dict(os.environ, HF_HUB_OFFLINE="1")
+    e.update(env or {})
+    return subprocess.run([LECTUREFIND, *args], capture_output=True, text=True, timeout=timeout, env=e)
