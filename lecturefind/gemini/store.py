@@ -96,7 +96,7 @@ class TwoStage:
         qp = q[: self.prefix] / (np.linalg.norm(q[: self.prefix]) or 1.0)
         _, rows = self.index.search(qp.reshape(1, -1), min(max(shortlist, k), len(self.ids)))
         rows = rows[0][rows[0] >= 0]
-        scores = self.full[rows] @ q
+        scores = np.einsum("ij,j->i", np.take(self.full, rows, axis=0), q)   # no BLAS threads for a small gemv
         order = np.argsort(-scores)[:k]
         return scores[order], self.ids[rows[order]]
 
