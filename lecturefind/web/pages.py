@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Optional
 
 from flask import abort, current_app, make_response, render_template, request
@@ -60,6 +61,8 @@ def present(run: SearchRun) -> list[dict]:
             if m.kind == "pdf" and not shown_in and m.page:
                 shown_in = links_for_page(cat, m.lecture_id, m.page)
             for s in shown_in:
+                label = str(s.get("label") or s.get("lecture") or "lecture")
+                s["label"] = re.sub(r"^shown in\s+", "", label, flags=re.I)
                 s["href"] = helpers.link(helpers.with_params(s.get("url", ""), q=run.text or None))
             slide_ref = dict(m.slide_ref) if isinstance(m.slide_ref, dict) and m.slide_ref.get("url") else None
             if slide_ref:
