@@ -1,0 +1,128 @@
+"""Search latency through HTTP: `lecturefind serve` (waitress) on 127.0.0.1, N concurrent keep-alive clients.
+
+    .venv/bin/python scripts/bench/http_search.py [--index DIR] [--clients 10] [--requests 30]
+
+Without --index (and $LECTUREFIND_INDEX) the bundled sample course is ingested once into /tmp/lecturefind-bench-index.
+The server runs with the rate limit off. Bounded: clients x requests per phase, then the server is stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import urlencode
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SAMPLE = os.path.join(ROOT, "examples", "sample-course")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_index(index: str) -> None:
+    if os.path.exists(os.path.join(index, "catalog.sqlite")):
+        return
+    print(f"ingesting the sample course into {index} ...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "lecturefind", "ingest", SAMPLE, "--course", "Engineering Foundations",
+                    "--index", index, "-q"], check=True)
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, max(0, int(round(p / 100 * len(xs) + 0.5)) - 1))]
+
+
+def run_phase(port: int, paths: list[str], clients: int, requests: int) -> dict:
+    lat: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        barrier.wait()
+        for i in range(requests):
+            path = paths[(n * 7 + i) % len(paths)]
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            dt = time.perf_counter() - t0
+            with lock:
+                lat.append(dt)
+                if resp.status != 200:
+                    errors.append(f"{resp.status} {path}")
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    ms = [x * 1000 for x in lat]
+    return {"clients": clients, "requests": len(ms), "errors": len(errors), "p50_ms": round(pct(ms, 50), 1),
+            "p90_ms": round(pct(ms, 90), 1), "p99_ms": round(pct(ms, 99), 1), "max_ms": round(max(ms), 1),
+            "mean_ms": round(statistics.mean(ms), 1), "req_per_s": round(len(ms) / wall, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", default=os.environ.get("LECTUREFIND_INDEX") or "/tmp/lecturefind-bench-index")
+    ap.add_argument("--clients", type=int, default=10)
+    ap.add_argument("--requests", type=int, default=30, help="per client and phase")
+    ap.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    args = ap.parse_args()
+    ensure_index(args.index)
+    with open(os.path.join(SAMPLE, "ground_truth.json")) as f:
+        questions = [q["text"] for q in json.load(f)["questions"]]
+    api = ["/api/search?" + urlencode({"q": q, "k": 10}) for q in questions]
+    html = ["/?" + urlencode({"q": q}) for q in questions]
+
+    port = free_port()
+    env = dict(os.environ, LECTUREFIND_RATE_LIMIT="0", HF_HUB_OFFLINE="1")
+    server = subprocess.Popen([sys.executable, "-m", "lecturefind", "serve", "--index", args.index, "--host",
+                               "127.0.0.1", "--port", str(port), "--threads", str(args.threads)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                c.request("GET", "/api/lectures")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                raise SystemExit("server did not start: " + (server.stderr.read().decode() if server.stderr else ""))
+            time.sleep(0.3)
+        run_phase(port, api, 1, len(api))                                   # warm-up: every query once
+        out = {
+            "cpus": os.cpu_count(), "queries": len(questions),
+            "api_1_client": run_phase(port, api, 1, args.requests),
+            f"api_{args.clients}_clients": run_phase(port, api, args.clients, args.requests),
+            f"html_{args.clients}_clients": run_phase(port, html, args.clients, args.requests),
+        }
+        print(json.dumps(out, indent=1))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
