@@ -24,6 +24,7 @@ def _clean(text: str) -> str:
 
 def read_pdf(path: str) -> list[PdfPage]:
     """Pages with their text layer; MediaError for encrypted, corrupt or empty PDFs."""
+    import logging
     import os
 
     from pypdf import PdfReader
@@ -33,6 +34,7 @@ def read_pdf(path: str) -> list[PdfPage]:
         raise MediaError(path, "file not found")
     if os.path.getsize(path) == 0:
         raise MediaError(path, "empty file (0 bytes)")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)   # damaged files: one error line, not pypdf's warnings
     try:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted:
