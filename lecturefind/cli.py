@@ -107,10 +107,12 @@ def _print_results(results, as_json: bool) -> None:
 @click.option("--course", default=None, help="Only this course.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False), help="JSONL file of queries.")
+@click.option("--image", type=click.Path(dir_okay=False), help="Query image: a photo, screenshot or crop of a slide.")
+@click.option("--audio", type=click.Path(dir_okay=False), help="Spoken question (wav/mp3/m4a/flac, at most 80 s).")
 @index_option
 @gemini_cli.backend_option
-def search(text, k, course, as_json, batch, index_dir) -> None:
-    """Search the index with a question."""
+def search(text, k, course, as_json, batch, image, audio, index_dir) -> None:
+    """Search the index with a question, an image (with optional TEXT) or a recording."""
     from .errors import LectureFindError
     from .rank.searcher import Searcher
 
@@ -123,10 +125,10 @@ def search(text, k, course, as_json, batch, index_dir) -> None:
         if batch:
             _batch(searcher, batch, k, course)
             return
-        if not text:
-            raise click.UsageError("give a question (TEXT) or --batch FILE")
+        if not (text or image or audio):
+            raise click.UsageError("give a question (TEXT), --image FILE, --audio FILE or --batch FILE")
         try:
-            results = searcher.search_text(text, k=k, course=course)
+            results = searcher.search(text=text, image=image, audio=audio, k=k, course=course)
         except LectureFindError as e:
             raise click.ClickException(str(e))
         _print_results(results, as_json)
@@ -147,7 +149,8 @@ def _batch(searcher, path: str, k: int, course: Optional[str]) -> None:
             try:
                 q = json.loads(line)
                 qid = q.get("qid", str(n))
-                results = searcher.search_text(q.get("text") or "", k=k, course=course)
+                media = {f: os.path.join(base, q[f]) for f in ("image", "audio") if q.get(f)}
+                results = searcher.search(text=q.get("text"), k=k, course=course, **media)
                 out = {"qid": qid, "results": [m.to_json() for m in results]}
             except (LectureFindError, ValueError, OSError) as e:
                 out = {"qid": qid or str(n), "results": [], "error": str(e)}

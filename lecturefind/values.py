@@ -88,6 +88,7 @@ class Slide:
     text: str = ""
     same_as: Optional[int] = None  # index of an earlier identical slide whose OCR is reused
     image_path: Optional[str] = None
+    visual: object = None           # visual.features.Features of the keyframe / page render
 
 
 @dataclass

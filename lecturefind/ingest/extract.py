@@ -17,6 +17,7 @@ from ..segment.pdf import read_pdf, render_pages
 from ..segment.planner import plan_clips
 from ..segment.slides import SlideChangeDetector
 from ..values import Probe, Segment, Sentence, Slide
+from ..visual.features import INDEX_SIDE, extract as visual_features
 
 Progress = Callable[[str, float, float], None]   # (stage, done, total)
 
@@ -109,6 +110,7 @@ class Extractor:
                 continue  # black frame
             sl.image_path = self._save_keyframe(key, sl.index, img)
             sl.text = self.models.ocr.read(img)
+            sl.visual = visual_features(img)
             progress("ocr", n + 1, len(todo))
         for sl in slides:
             if sl.same_as is not None:
@@ -118,7 +120,7 @@ class Extractor:
     def _save_keyframe(self, key: str, idx: int, img: np.ndarray) -> str:
         name = f"{key[:16]}_{idx:04d}.jpg"
         h, w = img.shape[:2]
-        s = 960 / max(h, w)
+        s = INDEX_SIDE / max(h, w)   # same size the visual features were computed at
         if s < 1:
             img = cv2.resize(img, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
         tmp = os.path.join(self.keyframe_dir, name + ".tmp.jpg")
@@ -136,6 +138,7 @@ class Extractor:
                 text = texts.get(n, "")
                 slide = Slide(index=n - 1, start=0.0, end=0.0, keyframe_t=0.0)
                 slide.image_path = self._save_keyframe(key, n - 1, img)
+                slide.visual = visual_features(img, crop=False)
                 if len("".join(text.split())) < 20:   # no usable text layer: read the render
                     ocr = self.models.ocr.read(img, crop=False)
                     text = ocr if len(ocr) > len(text) else text

@@ -130,6 +130,7 @@ class Ingestor:
 
     def ingest(self, paths: Iterable[str], course: Optional[str] = None) -> IngestReport:
         rep = IngestReport()
+        self._touched_courses: set[int] = set()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
             self.vectors.load(self.catalog, persist=True)
@@ -148,6 +149,12 @@ class Ingestor:
                     self._fail(rep, path, str(e))
                 except Exception as e:  # never let one file stop the batch
                     self._fail(rep, path, f"unexpected {type(e).__name__}: {str(e)[:160]}")
+            if self._touched_courses:
+                t1 = time.perf_counter()
+                from ..visual.links import rebuild_links
+
+                rebuild_links(self.catalog, self._touched_courses)
+                rep.stage_seconds["links"] = time.perf_counter() - t1
         rep.elapsed = time.perf_counter() - t0
         return rep
 
@@ -204,6 +211,7 @@ class Ingestor:
         with cat.transaction() as c:
             self._gen_before = cat.generation
             course_id = cat.course_id(course_name)
+            self._touched_courses.add(course_id)
             row = cat.file_row(path)
             if row is None:
                 file_id = c.execute("INSERT INTO files(path) VALUES(?)", (path,)).lastrowid
@@ -241,11 +249,16 @@ class Ingestor:
                 c.executemany("INSERT INTO words(sentence_id, start_s, end_s, word) VALUES(?,?,?,?)",
                               [(sid, w.start, w.end, w.text) for w in sent.words])
             for sl, vec in zip(ex.slides, slide_vecs):
-                c.execute("INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, same_as, "
-                          "image, embedding) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                          (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
-                           sl.index + 1 if ex.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
-                           to_blob(vec) if sl.text else None))
+                slide_id = c.execute(
+                    "INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, same_as, "
+                    "image, embedding) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                    (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
+                     sl.index + 1 if ex.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
+                     to_blob(vec) if sl.text else None)).lastrowid
+                if sl.visual is not None:
+                    kp, desc = sl.visual.to_blobs()
+                    c.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
+                              (slide_id, kp, desc, sl.visual.width, sl.visual.height))
             cat.set_stamps(self.models.stamps())
             cat.bump_generation()
         return removed, added

@@ -13,6 +13,7 @@ from ..index.vectors import VectorStore
 from ..models import Models
 from ..values import Moment
 from .fusion import Hit, merge_hits, rrf
+from .links import annotate
 from .text import coverage, fts_query, stems
 
 CANDIDATES = 200     # per retriever
@@ -65,15 +66,28 @@ class Searcher:
     def search(self, text: Optional[str] = None, image: Optional[str] = None, audio: Optional[str] = None,
                k: int = 10, course: Optional[str] = None) -> list[Moment]:
         """One entry point for every query kind: text, an image file, an audio file, or image + text."""
+        parts = [text.strip()] if text and text.strip() else []
         if audio:
-            from ..errors import QueryError
-
-            raise QueryError("audio queries are not supported yet")
+            parts.append(self.transcribe(audio))
+        query_text = " ".join(p for p in parts if p)
         if image:
-            from ..errors import QueryError
+            from .image import search_image
 
-            raise QueryError("image queries are not supported yet")
-        return self.search_text(text or "", k=k, course=course)
+            moments = search_image(self, image, query_text, k=k, course=course)
+        else:
+            moments = self.search_text(query_text, k=k, course=course)
+        return annotate(self.catalog, moments)
+
+    def transcribe(self, audio_path: str) -> str:
+        """Speech of an audio query (≤ 80 s) as text."""
+        from ..errors import QueryError
+        from ..query_inputs import load_audio
+
+        sentences = self.models.asr.transcribe(load_audio(audio_path))
+        text = " ".join(s.text for s in sentences).strip()
+        if not text:
+            raise QueryError(f"{audio_path}: no speech recognised in the audio query")
+        return text
 
     def search_text(self, text: str, k: int = 10, course: Optional[str] = None,
                     extra_rankings: Optional[list[list[int]]] = None) -> list[Moment]:
