@@ -162,7 +162,8 @@ def _batch(searcher, path: str, k: int, course: Optional[str]) -> None:
 @main.command()
 @index_option
 @click.option("--json", "as_json", is_flag=True)
-def status(index_dir, as_json) -> None:
+@click.option("--links", "show_links", is_flag=True, help="List which PDF pages were shown in which video moments.")
+def status(index_dir, as_json, show_links) -> None:
     """What is indexed."""
     from .index.catalog import Catalog
 
@@ -170,6 +171,9 @@ def status(index_dir, as_json) -> None:
         cat = Catalog(index_dir, readonly=True)
     except FileNotFoundError as e:
         raise click.ClickException(str(e))
+    if show_links:
+        _print_links(cat, as_json)
+        return
     lectures = [dict(r) for r in cat.lectures()]
     failed = [dict(r) for r in cat.q("SELECT path, error FROM files WHERE state='failed'")]
     stamps = cat.stamps()
@@ -211,3 +215,23 @@ def serve(index_dir, host, port, threads) -> None:
         raise click.ClickException(str(e))
     click.echo(f"LectureFind on http://{host}:{port}/ (index {app.config['INDEX']})", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="LectureFind")
+
+
+def _print_links(cat, as_json: bool) -> None:
+    """PDF page ↔ video moments found by visual matching."""
+    from .values import fmt_ts
+
+    rows = cat.q(
+        "SELECT pl.title AS deck, pf.path AS deck_file, p.page, vl.id AS lecture_id, vl.title AS lecture, "
+        "v.start_s, v.end_s, k.inliers FROM links k JOIN slides p ON p.id = k.page_slide_id "
+        "JOIN lectures pl ON pl.id = p.lecture_id JOIN files pf ON pf.id = pl.file_id "
+        "JOIN slides v ON v.id = k.video_slide_id JOIN lectures vl ON vl.id = v.lecture_id "
+        "ORDER BY pl.title, p.page, vl.title, v.start_s")
+    if as_json:
+        click.echo(json.dumps([dict(r) for r in rows], indent=1))
+        return
+    if not rows:
+        click.echo("no PDF page is shown in any video")
+    for r in rows:
+        click.echo(f"{os.path.basename(r['deck_file'])} p.{r['page']} ↔ {r['lecture']} at {fmt_ts(r['start_s'])}"
+                   f"–{fmt_ts(r['end_s'])}  (/watch/{r['lecture_id']}?t={int(r['start_s'])}, {r['inliers']} inliers)")

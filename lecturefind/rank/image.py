@@ -58,7 +58,8 @@ def _same_place(a: Moment, b: Moment) -> bool:
     return a.start_s < b.end_s and b.start_s < a.end_s
 
 
-def search_image(searcher, path: str, text: str = "", k: int = 10, course: Optional[str] = None) -> list[Moment]:
+def search_image(searcher, path: str, text: str = "", k: int = 10, course: Optional[str] = None,
+                 extra_rankings: Optional[list[list[int]]] = None) -> list[Moment]:
     img = load_image(path)
     feats = extract(img, crop=True, max_side=QUERY_SIDE)
     hits = _visual_index(searcher).match(feats)
@@ -67,7 +68,8 @@ def search_image(searcher, path: str, text: str = "", k: int = 10, course: Optio
     decisive = bool(hits) and hits[0].strength >= DECISIVE and (len(hits) < 2 or hits[1].strength < 0.5 * hits[0].strength)
     ocr_text = "" if decisive and not text else searcher.models.ocr.read(_for_ocr(img))
     query = " ".join(t for t in (text, ocr_text) if t).strip()
-    textual = searcher.search_text(query, k=30, course=course) if query else []
+    textual = searcher.search_text(query, k=30, course=course, extra_rankings=extra_rankings) \
+        if (query or extra_rankings) else []
     # typed text is a deliberate signal; text read off a photo is a weaker, noisier one
     text_weight = 0.9 if text else 0.6
     fused: list[Moment] = []
@@ -82,7 +84,8 @@ def search_image(searcher, path: str, text: str = "", k: int = 10, course: Optio
         if not any(_same_place(t, v) for v in visual):
             t.score *= text_weight
             fused.append(t)
-    fused.sort(key=lambda m: -m.score)
+    # on a tie (scores saturate for a clean match) the lecture moment comes before a handout page
+    fused.sort(key=lambda m: (-round(m.score, 2), m.kind == "pdf"))
     for m in fused:
         m.confident = m.score >= CONFIDENT
     return fused[:k]

@@ -70,13 +70,27 @@ class Searcher:
         if audio:
             parts.append(self.transcribe(audio))
         query_text = " ".join(p for p in parts if p)
+        extra = self._media_rankings(image, audio)
         if image:
             from .image import search_image
 
-            moments = search_image(self, image, query_text, k=k, course=course)
+            moments = search_image(self, image, query_text, k=k, course=course, extra_rankings=extra)
         else:
-            moments = self.search_text(query_text, k=k, course=course)
+            moments = self.search_text(query_text, k=k, course=course, extra_rankings=extra)
         return annotate(self.catalog, moments)
+
+    def _media_rankings(self, image: Optional[str], audio: Optional[str]) -> list[list[int]]:
+        """Rankings from backends that embed images/audio natively (Gemini), validated inputs only."""
+        out: list[list[int]] = []
+        for ranker in self.rankers:
+            if image and hasattr(ranker, "image"):
+                from ..query_inputs import load_image
+
+                load_image(image)
+                out.append(ranker.image(image))
+            if audio and hasattr(ranker, "audio"):
+                out.append(ranker.audio(audio))
+        return out
 
     def transcribe(self, audio_path: str) -> str:
         """Speech of an audio query (≤ 80 s) as text."""
