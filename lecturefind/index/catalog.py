@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS sentences(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
     start_s REAL, end_s REAL, text TEXT, embedding BLOB);
 CREATE INDEX IF NOT EXISTS sentences_lecture ON sentences(lecture_id, start_s);
+CREATE INDEX IF NOT EXISTS sentences_span ON sentences(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS words(
     sentence_id INTEGER NOT NULL REFERENCES sentences(id), start_s REAL, end_s REAL, word TEXT);
 CREATE INDEX IF NOT EXISTS words_sentence ON words(sentence_id);
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS slides(
     start_s REAL, end_s REAL, keyframe_t REAL, page INTEGER, text TEXT, same_as INTEGER,
     image TEXT, embedding BLOB);
 CREATE INDEX IF NOT EXISTS slides_lecture ON slides(lecture_id, idx);
+CREATE INDEX IF NOT EXISTS slides_span ON slides(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS visual(
     slide_id INTEGER PRIMARY KEY REFERENCES slides(id), global BLOB, keypoints BLOB, descriptors BLOB,
     width INTEGER, height INTEGER);
