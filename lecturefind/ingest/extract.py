@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -20,6 +22,7 @@ from ..values import Probe, Segment, Sentence, Slide
 from ..visual.features import INDEX_SIDE, extract as visual_features
 
 Progress = Callable[[str, float, float], None]   # (stage, done, total)
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
 
 
 @dataclass
@@ -54,36 +57,33 @@ class Extractor:
 
     # -- video / audio ----------------------------------------------------------------------
     def _av(self, path: str, kind: str, key: str, progress: Progress) -> Extracted:
-        import time
-
         p = probe(path)
         if kind == "video" and not p.has_video:
             kind = "audio" if p.has_audio else kind
         out = Extracted(kind=kind, duration=p.duration, probe=p)
-        t0 = time.perf_counter()
         start = 0.0
-        if p.has_video and kind == "video":
-            det = SlideChangeDetector()
-            for t, gray in ffmpeg.sample_frames(path, self.cfg.sample_fps, 160, 90):
-                det.process_frame(t, gray)
-                if int(t * self.cfg.sample_fps) % 20 == 0:
-                    progress("frames", min(t, p.duration), p.duration)
-            progress("frames", p.duration, p.duration)
-            out.slides = det.slides(p.duration)
-            start = det.content_start
-            out.timings["frames"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            self._read_slides(path, key, out.slides, progress)
-            out.timings["ocr"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-        if p.has_audio:
-            audio = ffmpeg.decode_audio(path)
-            progress("asr", 0, p.duration)
-            out.sentences = self.models.asr.transcribe(audio)
-            progress("asr", p.duration, p.duration)
-            out.timings["asr"] = time.perf_counter() - t0
-            if out.sentences:
-                start = min(start, out.sentences[0].start)
+        # speech runs in a worker thread beside the picture work (both release the GIL)
+        asr_job = _POOL.submit(self._speech, path, p.duration, progress) if p.has_audio else None
+        try:
+            if p.has_video and kind == "video":
+                t0 = time.perf_counter()
+                det = SlideChangeDetector()
+                for t, gray in ffmpeg.sample_frames(path, self.cfg.sample_fps, 160, 90):
+                    det.process_frame(t, gray)
+                    if int(t * self.cfg.sample_fps) % 20 == 0:
+                        progress("frames", min(t, p.duration), p.duration)
+                progress("frames", p.duration, p.duration)
+                out.slides = det.slides(p.duration)
+                start = det.content_start
+                out.timings["frames"] = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                self._read_slides(path, key, out.slides, progress)
+                out.timings["ocr+visual"] = time.perf_counter() - t0
+        finally:
+            if asr_job is not None:
+                out.sentences, out.timings["asr"] = asr_job.result()
+        if out.sentences:
+            start = min(start, out.sentences[0].start)
         changes = [s.start for s in out.slides[1:]] if out.slides else [s.start for s in out.sentences]
         max_len = self.cfg.max_audio_clip_s if p.has_audio else self.cfg.max_silent_clip_s
         spans = plan_clips(p.duration, changes, window=self.cfg.window_s, overlap=self.cfg.overlap_s,
@@ -100,6 +100,14 @@ class Extractor:
                 slide_text="\n".join(out.slides[i].text for i in slide_idx),
                 sentence_idx=sent_idx, slide_idx=slide_idx))
         return out
+
+    def _speech(self, path: str, duration: float, progress: Progress) -> tuple[list[Sentence], float]:
+        t0 = time.perf_counter()
+        audio = ffmpeg.decode_audio(path)
+        progress("asr", 0, duration)
+        sentences = self.models.asr.transcribe(audio)
+        progress("asr", duration, duration)
+        return sentences, time.perf_counter() - t0
 
     def _read_slides(self, path: str, key: str, slides: list[Slide], progress: Progress) -> None:
         """OCR each distinct slide once; identical returning slides reuse the earlier text."""
