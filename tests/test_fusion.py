@@ -89,10 +89,11 @@ def test_overlapping_but_far_apart_starts_stay_separate():
 
 
 def test_chain_of_overlaps_merges_into_the_best():
+    """Every hit overlapping the best one is absorbed; the moment keeps the best hit's own extent."""
     hits = [Hit(1, 20.0, 50.0, 0.9), Hit(1, 0.0, 30.0, 0.8), Hit(1, 40.0, 70.0, 0.7)]
     out = merge_hits(hits)
     assert len(out) == 1
-    assert out[0].start == 20.0 and out[0].end == 70.0
+    assert out[0].start == 20.0 and out[0].end == 50.0 and out[0].score == 0.9
 
 
 def test_pdf_pages_merge_only_with_the_same_page():

@@ -32,7 +32,8 @@ def merge_hits(hits: list[Hit]) -> list[Hit]:
     """Merge overlapping hits of the same lecture; the merged hit keeps the best hit's start and score.
 
     Hits are visited best first, so each merged moment is anchored on its best-matching point and
-    spans the union of what it absorbed. PDF pages merge only with the same page.
+    keeps that hit's extent (a union of overlapping clips would grow into minutes); hits starting
+    30 s or more apart stay separate moments. PDF pages merge only with the same page.
     """
     out: list[Hit] = []
     for h in sorted(hits, key=lambda h: -h.score):
@@ -44,7 +45,6 @@ def merge_hits(hits: list[Hit]) -> list[Hit]:
                     break
                 continue
             if h.start < m.end and m.start < h.end and abs(h.start - m.start) < 30.0:
-                m.end = max(m.end, h.end)
                 break
         else:
             out.append(Hit(h.lecture_id, h.start, h.end, h.score, h.payload, h.page))

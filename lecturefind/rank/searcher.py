@@ -19,6 +19,7 @@ from .text import coverage, fts_query, stems
 CANDIDATES = 200     # per retriever
 REFINE = 40          # fused candidates refined and scored
 CONFIDENT = 0.5      # score above which a result is marked confident
+SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
 
 
 @dataclass
@@ -153,7 +154,7 @@ class Searcher:
                                 "AND start_s < ? AND end_s > ? ORDER BY start_s", (r["lecture_id"], hi, lo)):
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "sentence"))
         for s in self.catalog.q("SELECT id, start_s, end_s, text, embedding FROM slides WHERE lecture_id=? "
-                                "AND start_s < ? AND end_s > ? AND embedding IS NOT NULL ORDER BY start_s",
+                                "AND start_s < ? AND end_s > ? ORDER BY start_s",
                                 (r["lecture_id"], hi, lo)):
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"]))
         return out
@@ -173,9 +174,12 @@ class Searcher:
             return seg, seg_cos, seg_cov
         anchor = best
         if anchor.kind == "sentence":
-            # the answer begins at this sentence; the moment runs to the end of the clip
-            anchor = Anchor(max(anchor.start - 0.5, 0.0), max(seg.end, anchor.end), anchor.text, anchor.vec,
-                            "sentence")
+            # the answer begins at this sentence, or at the slide change just before it (the topic's start)
+            start = max(anchor.start - 0.5, 0.0)
+            slide = next((a for a in anchors if a.kind == "slide" and a.start <= anchor.start < a.end), None)
+            if slide is not None and anchor.start - slide.start <= SLIDE_LEAD_S:
+                start = slide.start
+            anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence")
         best_cos = float(best.vec @ qv) if (qv is not None and best.vec is not None) else 0.0
         return anchor, max(seg_cos, best_cos), max(seg_cov, coverage(qstems, best.text))
 
