@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS lectures(
     file_id INTEGER UNIQUE NOT NULL REFERENCES files(id), title TEXT NOT NULL, kind TEXT NOT NULL,
     duration REAL, width INTEGER, height INTEGER, has_audio INTEGER, pages INTEGER);
 CREATE TABLE IF NOT EXISTS segments(
-    id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
+    id INTEGER PRIMARY KEY AUTOINCREMENT, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
     start_s REAL, end_s REAL, page INTEGER, speech TEXT, slide_text TEXT, embedding BLOB);
 CREATE INDEX IF NOT EXISTS segments_lecture ON segments(lecture_id, start_s);
 CREATE VIRTUAL TABLE IF NOT EXISTS segments_fts USING fts5(
@@ -110,6 +110,15 @@ class Catalog:
         return {r[0]: r[1] for r in self.q("SELECT component, version FROM stamps")}
 
     # -- files and lectures ---------------------------------------------------------------
+    def mark_links_dirty(self, course_id: int) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO meta VALUES(?, '1')", (f"links_dirty:{course_id}",))
+
+    def dirty_link_courses(self) -> set[int]:
+        return {int(r[0].split(":", 1)[1]) for r in self.q("SELECT key FROM meta WHERE key LIKE 'links_dirty:%'")}
+
+    def clear_links_dirty(self, course_id: int) -> None:
+        self.conn.execute("DELETE FROM meta WHERE key = ?", (f"links_dirty:{course_id}",))
+
     def file_row(self, path: str) -> Optional[sqlite3.Row]:
         return self.one("SELECT * FROM files WHERE path = ?", (path,))
 

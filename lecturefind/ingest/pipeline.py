@@ -130,7 +130,6 @@ class Ingestor:
 
     def ingest(self, paths: Iterable[str], course: Optional[str] = None) -> IngestReport:
         rep = IngestReport()
-        self._touched_courses: set[int] = set()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
             self.vectors.load(self.catalog, persist=True)
@@ -149,11 +148,12 @@ class Ingestor:
                     self._fail(rep, path, str(e))
                 except Exception as e:  # never let one file stop the batch
                     self._fail(rep, path, f"unexpected {type(e).__name__}: {str(e)[:160]}")
-            if self._touched_courses:
+            dirty = self.catalog.dirty_link_courses()   # also those of a run killed before this point
+            if dirty:
                 t1 = time.perf_counter()
                 from ..visual.links import rebuild_links
 
-                rebuild_links(self.catalog, self._touched_courses)
+                rebuild_links(self.catalog, dirty)
                 rep.stage_seconds["links"] = time.perf_counter() - t1
         rep.elapsed = time.perf_counter() - t0
         return rep
@@ -211,7 +211,7 @@ class Ingestor:
         with cat.transaction() as c:
             self._gen_before = cat.generation
             course_id = cat.course_id(course_name)
-            self._touched_courses.add(course_id)
+            cat.mark_links_dirty(course_id)     # committed with the file: a crash cannot lose it
             row = cat.file_row(path)
             if row is None:
                 file_id = c.execute("INSERT INTO files(path) VALUES(?)", (path,)).lastrowid

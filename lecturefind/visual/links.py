@@ -43,6 +43,7 @@ def rebuild_links(catalog: Catalog, course_ids: set[int]) -> int:
                 marks = ",".join("?" * len(all_ids))
                 c.execute(f"DELETE FROM links WHERE page_slide_id IN ({marks}) OR video_slide_id IN ({marks})",
                           all_ids + all_ids)
+            catalog.clear_links_dirty(course_id)
             if not pages or not video:
                 continue
             for pid in pages:
