@@ -14,12 +14,16 @@ from ..models import Models
 from ..values import Moment
 from .fusion import Hit, merge_hits, rrf
 from .links import annotate
-from .text import coverage, fts_query, stems
+from .text import coverage, fts_query, stems, tokens
 
 CANDIDATES = 200     # per retriever
-REFINE = 40          # fused candidates refined and scored
+REFINE = 24          # fused candidates refined and scored
+LEXICAL_PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
+LEXICAL_MAX_TERMS = 6
+LEXICAL_MAX_DF = 0.05
 CONFIDENT = 0.5      # score above which a result is marked confident
-SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
+SLIDE_LEAD_S = 15.0
+COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor  # a matching sentence this soon after a slide change starts the moment at the change
 
 
 @dataclass
@@ -55,8 +59,41 @@ class Searcher:
         _, ids = self.vectors.search(qv, CANDIDATES)
         return [int(i) for i in ids]
 
+    def _doc_freqs(self, toks: list[str]) -> dict[str, int]:
+        """Segments containing each token, read off the FTS5 vocabulary (porter stems are prefixes of
+        most words; a token whose stem is not found is reported as unknown (-1) and kept)."""
+        if not getattr(self, "_vocab", False):
+            self.catalog.conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.segments_vocab USING fts5vocab(main, segments_fts, row)")
+            self._vocab = True
+        cands = {t[:n]: t for t in toks for n in range(min(3, len(t)), len(t) + 1)}
+        marks = ",".join("?" * len(cands))
+        found = dict(self.catalog.q(f"SELECT term, doc FROM temp.segments_vocab WHERE term IN ({marks})", list(cands)))
+        out = {}
+        for t in toks:
+            stem = next((t[:n] for n in range(len(t), min(3, len(t)) - 1, -1) if t[:n] in found), None)
+            out[t] = found[stem] if stem else -1
+        return out
+
+    def _segment_count(self) -> int:
+        gen = self.catalog.generation
+        if getattr(self, "_count_gen", None) != gen:
+            self._count = self.catalog.one("SELECT COUNT(*) FROM segments")[0]
+            self._count_gen = gen
+        return self._count
+
     def _lexical_ranking(self, text: str) -> list[int]:
-        q = fts_query(text)
+        toks = list(dict.fromkeys(tokens(text)))
+        if not toks:
+            return []
+        if self._segment_count() > LEXICAL_PRUNE_ABOVE:
+            # BM25 scores every segment that holds any query word: keep the rarest words, which carry
+            # the ranking anyway, so a question full of common course words stays fast at 100k segments
+            df = self._doc_freqs(toks)
+            n = self._segment_count()
+            toks = sorted(toks, key=lambda t: max(df[t], 0))[:LEXICAL_MAX_TERMS]   # unknown: absent or unusual stem
+            toks = toks[:1] + [t for t in toks[1:] if df[t] <= LEXICAL_MAX_DF * n]     # near-stopwords add cost only
+        q = fts_query(" ".join(toks))
         if not q:
             return []
         rows = self.catalog.q("SELECT rowid FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts) "
@@ -117,8 +154,20 @@ class Searcher:
         fused = rrf(rankings)
         if not fused:
             return []
-        top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, k * 3)]
+        if course:
+            fused = self._only_course(fused, course)
+            if not fused:
+                return []
+        top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, k * 2)]
         return self._moments(top, fused, qv, text, k, course)
+
+    def _only_course(self, fused: dict, course: str) -> dict:
+        ids = list(fused)
+        marks = ",".join("?" * len(ids))
+        keep = {r[0] for r in self.catalog.q(
+            f"SELECT s.id FROM segments s JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
+            f"WHERE c.name = ? AND s.id IN ({marks})", [course] + ids)}
+        return {i: v for i, v in fused.items() if i in keep}
 
     def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str]) -> list[Moment]:
         marks = ",".join("?" * len(seg_ids))
@@ -165,9 +214,12 @@ class Searcher:
         seg_cos = float(seg.vec @ qv) if (qv is not None and seg.vec is not None) else 0.0
         seg_cov = coverage(qstems, seg.text)
         best, best_val = seg, -1.0
-        for a in anchors[1:]:
-            cos = float(a.vec @ qv) if (qv is not None and a.vec is not None) else 0.0
-            val = cos + 0.15 * coverage(qstems, a.text)
+        coses = [float(a.vec @ qv) if (qv is not None and a.vec is not None) else 0.0 for a in anchors[1:]]
+        top_cos = max(coses, default=0.0)
+        for a, cos in zip(anchors[1:], coses):
+            if cos < top_cos - COVERAGE_WEIGHT:
+                continue                      # lexical coverage cannot lift it past the best: skip the work
+            val = cos + COVERAGE_WEIGHT * coverage(qstems, a.text)
             if val > best_val:
                 best, best_val = a, val
         if best is seg:

@@ -1,6 +1,7 @@
 """Tokens for lexical matching and FTS5 queries."""
 from __future__ import annotations
 
+import functools
 import re
 
 STOPWORDS = frozenset("""
@@ -28,8 +29,9 @@ def stem(tok: str) -> str:
     return tok
 
 
-def stems(text: str) -> set[str]:
-    return {stem(t) for t in tokens(text)}
+@functools.lru_cache(maxsize=8192)
+def stems(text: str) -> frozenset[str]:
+    return frozenset(stem(t) for t in tokens(text))
 
 
 def coverage(query_stems: set[str], text: str) -> float:
