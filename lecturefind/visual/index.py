@@ -14,8 +14,9 @@ from .features import Features, Match, verify
 VOTE_RATIO = 0.85        # Lowe ratio between the best slide and the next-best other slide
 NEIGHBOURS = 8
 SHORTLIST = 12
-QUERY_DESCRIPTORS = 1000 # strongest query descriptors used for voting
+QUERY_DESCRIPTORS = 600  # strongest query descriptors used for voting
 INDEX_DESCRIPTORS = 2000 # strongest descriptors per slide in the voting index
+VERIFY_SHARE = 0.15      # verify only slides with at least this share of the top slide's votes
 
 
 @dataclass
@@ -62,7 +63,9 @@ class VisualIndex:
             self._roots[r["slide_id"]] = root
             roots.append(root[:self.per_slide])
             owners.append(np.full(len(roots[-1]), r["slide_id"], np.int64))
-        index = faiss.IndexFlatIP(128)
+        # fp16 codes: exhaustive and exact enough for voting, ~3x faster than float32
+        index = faiss.IndexScalarQuantizer(128, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        index.train(np.zeros((1, 128), np.float32))
         if roots:
             index.add(np.ascontiguousarray(np.concatenate(roots), dtype=np.float32))
         self.index, self._features = index, feats
@@ -105,7 +108,8 @@ class VisualIndex:
                 if best_sid is not None:
                     votes[best_sid] = votes.get(best_sid, 0.0) + 1.0
         ranked = sorted(votes.items(), key=lambda kv: -kv[1])[:n]
-        return [sid for sid, v in ranked if v >= min_votes]
+        floor = max(min_votes, VERIFY_SHARE * ranked[0][1]) if ranked else min_votes
+        return [sid for sid, v in ranked if v >= floor]
 
     def match(self, query: Features, n: int = SHORTLIST, among: Optional[set[int]] = None,
               min_inliers: int = 8, min_votes: float = 3.0) -> list[VisualHit]:
