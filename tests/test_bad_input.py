@@ -202,8 +202,14 @@ def test_variable_frame_rate_video(odd_batch, models):
 
 
 def test_rotated_video_is_read_upright(odd_batch, models):
+    from lecturefind.media.probe import probe
+
     path = odd_batch["files"]["rotated"]
-    assert lecture(odd_batch["index"], path)["kind"] == "video"
+    p = probe(path)
+    # stored sideways (720x1280), shown upright: the probe reports the display size of the landscape slide
+    assert p.rotation == 90 and (p.width, p.height) == (1280, 720), p
+    lec = lecture(odd_batch["index"], path)
+    assert lec["kind"] == "video" and (lec["width"], lec["height"]) == (p.width, p.height)
     conn = connect(odd_batch["index"])
     text = " ".join(r[0] or "" for r in conn.execute(
         "SELECT s.text FROM slides s JOIN lectures l ON l.id = s.lecture_id JOIN files f ON f.id = l.file_id "

@@ -75,7 +75,7 @@ def grab_frame(path: str, t: float, max_side: int = 1280) -> np.ndarray:
     )
     data = _run(stream, path)
     if not data:
-        raise MediaError(path, f"no frame at {t:.1f}s")
+        raise MediaError(path, f"truncated or corrupt video: no frame can be decoded at {t:.1f}s")
     import cv2
 
     img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

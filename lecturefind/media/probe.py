@@ -31,9 +31,11 @@ def probe(path: str) -> Probe:
                 base = v.base_rate or avg
                 p.fps = float(avg) if avg else 0.0
                 p.variable_fps = bool(avg and base and abs(float(avg) - float(base)) > 0.01 * float(base))
-                p.rotation = _rotation(v)
                 if p.width == 0 or p.height == 0:
                     raise MediaError(path, "video stream has no frame size (corrupt header?)")
+                p.rotation = _rotation(c, v)
+                if p.rotation in (90, 270):      # what a viewer sees (ffmpeg rotates decoded frames too)
+                    p.width, p.height = p.height, p.width
             return p
     except MediaError:
         raise
@@ -52,7 +54,8 @@ def _duration(c, v, a) -> float:
     return 0.0
 
 
-def _rotation(stream) -> int:
+def _rotation(container, stream) -> int:
+    """Display rotation in degrees: the legacy `rotate` tag, else the first frame's display matrix."""
     rot = stream.metadata.get("rotate")
     if rot:
         try:
@@ -60,9 +63,7 @@ def _rotation(stream) -> int:
         except ValueError:
             pass
     try:
-        for sd in stream.side_data or []:
-            if "rotation" in str(getattr(sd, "type", "")).lower() or hasattr(sd, "rotation"):
-                return int(round(-float(sd.rotation))) % 360
-    except Exception:  # side data API differs across PyAV versions
-        pass
-    return 0
+        frame = next(container.decode(stream))
+        return int(round(float(getattr(frame, "rotation", 0) or 0))) % 360
+    except (StopIteration, av.error.FFmpegError, ValueError):
+        return 0
