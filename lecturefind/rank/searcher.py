@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Optional
 
@@ -16,6 +17,7 @@ from .fusion import Hit, merge_hits, rrf
 from .links import annotate
 from .text import coverage, fts_query, stems, tokens
 
+_EMBED_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
 CANDIDATES = 200     # per retriever
 REFINE = 24          # fused candidates refined and scored
 LEXICAL_PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
@@ -147,8 +149,11 @@ class Searcher:
         rankings: list[list[int]] = []
         qv = None
         if text:
-            qv = self.models.embedder.query(text)
-            rankings += [self._vector_ranking(qv), self._lexical_ranking(text)]
+            # embed the question while SQLite runs BM25 (both release the GIL): ~13 ms off every query
+            pending = _EMBED_POOL.submit(self.models.embedder.query, text)
+            lexical = self._lexical_ranking(text)
+            qv = pending.result()
+            rankings += [self._vector_ranking(qv), lexical]
         rankings += extra_rankings or []
         rankings += [ranker(text) for ranker in self.rankers] if text else []   # e.g. the Gemini backend
         fused = rrf(rankings)
