@@ -205,6 +205,20 @@ def test_key_never_in_logs_or_errors(env, tmp_path, caplog):
     assert scrub(f"x-goog-api-key: {KEY}") == "x-goog-api-key: [REDACTED]"
 
 
+def test_log_scrubber_covers_child_loggers_and_tracebacks(env, caplog):
+    from lecturefind.gemini.client import install_log_scrubber
+
+    install_log_scrubber()
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("google_genai._api_client").warning("sending with %s", KEY)
+    try:
+        raise RuntimeError(f"bad key {KEY}")
+    except RuntimeError:
+        logging.getLogger("lecturefind.gemini").exception("failed")
+    assert "sending with" in caplog.text and "bad key" in caplog.text
+    assert KEY not in caplog.text
+
+
 def test_missing_key_is_a_clear_error(env, tmp_path, monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY")
     with pytest.raises(GeminiError, match="GEMINI_API_KEY or GOOGLE_API_KEY"):

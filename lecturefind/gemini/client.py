@@ -44,24 +44,53 @@ def item_key(cfg: GeminiConfig, item: Item, source_key: Optional[str] = None) ->
     return h.hexdigest()
 
 
+_SCRUBBED_LOGGERS = ("google_genai", "google.genai", "httpx", "httpx2", "httpcore", "urllib3", "lecturefind")
+
+
+def _scrub_record(record: logging.LogRecord) -> None:
+    try:
+        msg = record.getMessage()
+    except Exception:
+        return
+    clean = scrub(msg)
+    if clean != msg:
+        record.msg, record.args = clean, ()
+    # a traceback can carry the key too (e.g. an exception message); Formatter reuses exc_text when set
+    if record.exc_info and not record.exc_text:
+        record.exc_text = logging.Formatter().formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text)
+
+
 class _ScrubFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            msg = record.getMessage()
-        except Exception:
-            return True
-        clean = scrub(msg)
-        if clean != msg:
-            record.msg, record.args = clean, ()
+        _scrub_record(record)
         return True
 
 
 def install_log_scrubber() -> None:
-    """Scrub the key from the SDK's and the HTTP stack's log records, whatever their level."""
+    """Scrub the key from the SDK's and the HTTP stack's log records, whatever their level.
+
+    A filter on a logger only sees records logged on that exact logger, not its children (the SDK logs on
+    `google_genai._api_client`, `google_genai.models`, ...), so records are also scrubbed as they are created.
+    """
     for name in ("google_genai", "google.genai", "httpx", "httpx2", "httpcore", "lecturefind.gemini"):
         lg = logging.getLogger(name)
         if not any(isinstance(f, _ScrubFilter) for f in lg.filters):
             lg.addFilter(_ScrubFilter())
+    old = logging.getLogRecordFactory()
+    if getattr(old, "_lecturefind_scrub", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = old(*args, **kwargs)
+        name = record.name or ""
+        if any(name == p or name.startswith(p + ".") for p in _SCRUBBED_LOGGERS):
+            _scrub_record(record)
+        return record
+
+    factory._lecturefind_scrub = True   # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def l2(v: np.ndarray) -> np.ndarray:
