@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import tempfile
 from typing import Iterator
 
 import ffmpeg as ffmpeg_py
@@ -48,7 +49,10 @@ def sample_frames(path: str, fps: float, width: int, height: int) -> Iterator[tu
         .global_args("-nostdin", "-v", "error")
     )
     cmd = stream.compile(cmd=ffmpeg_exe())
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # stderr goes to a file, not a pipe: a damaged video can log more than a pipe buffer holds, and an
+    # undrained stderr pipe would block ffmpeg while we block reading stdout
+    errf = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf)
     size = width * height
     i = 0
     try:
@@ -60,8 +64,10 @@ def sample_frames(path: str, fps: float, width: int, height: int) -> Iterator[tu
             i += 1
     finally:
         proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace").strip()
         proc.wait()
+        errf.seek(0)
+        err = errf.read().decode("utf-8", "replace").strip()
+        errf.close()
     if proc.returncode != 0 and i == 0:
         raise MediaError(path, "ffmpeg could not decode video: " + (err.splitlines()[-1] if err else "no frames"))
 
