@@ -151,7 +151,7 @@ def test_pdf_page(client, ids):
     img = re.search(r'<img src="(/thumb/\d+\.jpg)" alt="Page 2 of', html)
     assert img and client.get(img.group(1)).status_code == 200
     assert 'rel="next" href="/pdf/' in html and 'rel="prev"' in html
-    for bad in ("?page=0", "?page=10", "?page=abc", "?page=-1"):
+    for bad in ("?page=0", "?page=10", "?page=abc", "?page=-1", "?page=%C2%B9", "?page=" + "9" * 5000):
         assert client.get(f"/pdf/{ids['pdf']}{bad}").status_code == 404
     assert client.get(f"/pdf/{ids['l1']}?page=1").status_code == 404
 

@@ -173,7 +173,7 @@ def pdf_page(doc_id: int, template: str):
         abort(404)
     pages = int(lec["pages"] or 0)
     raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= max(pages, 1):
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not 1 <= int(raw) <= max(pages, 1):
         abort(404)
     page = int(raw)
     row = helpers.page_slide(cat, doc_id, page)
