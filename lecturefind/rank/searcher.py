@@ -189,7 +189,7 @@ class Searcher:
             anchor, cos, cov = self._best_anchor(r, qv, qstems)
             conf = calibrate(cos, cov) if qv is not None else 0.5
             rank_part = fused[r["id"]] / best_rrf
-            score = 0.7 * conf + 0.3 * rank_part * conf ** 0.5
+            score = conf * (0.8 + 0.2 * rank_part)     # evidence sets the level, fused rank orders near-ties
             hits.append(Hit(r["lecture_id"], anchor.start, anchor.end, score, (r, anchor, conf),
                             page=r["page"] if r["kind"] == "pdf" else None))
         moments = []

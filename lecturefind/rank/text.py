@@ -41,7 +41,9 @@ def coverage(query_stems: set[str], text: str) -> float:
     have = stems(text)
     hits = 0
     for q in query_stems:
-        if q in have or (len(q) >= 5 and any(h.startswith(q) or (len(h) >= 5 and q.startswith(h)) for h in have)):
+        # a longer word with the query stem as prefix (eigenvalue → eigenvalues) counts; a short word that is
+        # only a prefix of the query word (start ⊂ starter) is too weak a match to count
+        if q in have or (len(q) >= 5 and any(h.startswith(q) or (len(h) >= 7 and q.startswith(h)) for h in have)):
             hits += 1
     return hits / len(query_stems)
 
