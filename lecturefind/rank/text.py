@@ -26,6 +26,8 @@ def stem(tok: str) -> str:
     for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "s"):
         if len(tok) > len(suf) + 3 and tok.endswith(suf):
             return tok[: -len(suf)]
+    if len(tok) > 4 and tok.endswith("e"):      # derive ~ deriving ~ derived, value ~ values
+        return tok[:-1]
     return tok
 
 
