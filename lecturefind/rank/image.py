@@ -7,7 +7,6 @@ from typing import Optional
 from ..query_inputs import load_image
 from ..values import Moment
 from ..visual.features import QUERY_SIDE, extract
-from ..visual.index import VisualIndex
 
 CONFIDENT = 0.5
 DECISIVE = 60.0   # verified strength beyond which OCR of the photo cannot change the answer
@@ -20,13 +19,6 @@ TEXT_ONLY_OCR = 0.5        # ... when the text came only from OCR of the photo (
 def visual_confidence(strength: float) -> float:
     """Verified-inlier strength to 0..1: ~0.25 at 8 (noise level), ~0.75 at 35, ~0.95 at 80."""
     return 1.0 / (1.0 + math.exp(-(strength - 20.0) / 8.0))
-
-
-def _visual_index(searcher) -> VisualIndex:
-    vi = getattr(searcher, "_visual", None)
-    if vi is None:
-        vi = searcher._visual = VisualIndex(searcher.catalog)
-    return vi
 
 
 def _visual_moments(searcher, hits, course: Optional[str]) -> tuple[list[Moment], list[int]]:
@@ -87,7 +79,7 @@ def search_image(searcher, path: str, text: str = "", k: int = 10, course: Optio
                  extra_rankings: Optional[list[list[int]]] = None) -> list[Moment]:
     img = load_image(path)
     feats = extract(img, crop=True, max_side=QUERY_SIDE)
-    hits = _visual_index(searcher).match(feats)
+    hits = searcher.visual.match(feats)
     # OCR of the photo feeds the text path; skipped when geometry already settles it and nothing was typed:
     # one strong match with no rival other than its own linked twin (the same slide as a handout page)
     decisive = False

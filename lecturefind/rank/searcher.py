@@ -5,7 +5,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from .links import annotate
 from .text import coverage, fts_query, stems, tokens
 
 _EMBED_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
+if TYPE_CHECKING:
+    from ..visual.index import VisualIndex
+
 CANDIDATES = 200     # per retriever
 REFINE = 24          # fused candidates refined and scored
 LEXICAL_PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
@@ -51,6 +54,17 @@ class Searcher:
         self.vectors = VectorStore(self.index_dir)
         self.models = models or Models()
         self.rankers: list = []   # extra text -> [segment id] rankings fused by RRF (lecturefind.gemini.ranker)
+        self._vocab_ready = False                     # temp.segments_vocab created on this connection
+        self._count, self._count_gen = 0, -1          # segment count, per catalog generation
+        self._visual: Optional["VisualIndex"] = None  # descriptor index for image queries, built on first use
+
+    @property
+    def visual(self) -> "VisualIndex":
+        if self._visual is None:
+            from ..visual.index import VisualIndex
+
+            self._visual = VisualIndex(self.catalog)
+        return self._visual
 
     def close(self) -> None:
         self.catalog.close()
@@ -64,10 +78,10 @@ class Searcher:
     def _doc_freqs(self, toks: list[str]) -> dict[str, int]:
         """Segments containing each token, read off the FTS5 vocabulary (porter stems are prefixes of
         most words; a token whose stem is not found is reported as unknown (-1) and kept)."""
-        if not getattr(self, "_vocab", False):
+        if not self._vocab_ready:
             self.catalog.conn.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.segments_vocab USING fts5vocab(main, segments_fts, row)")
-            self._vocab = True
+            self._vocab_ready = True
         cands = {t[:n]: t for t in toks for n in range(min(3, len(t)), len(t) + 1)}
         marks = ",".join("?" * len(cands))
         found = dict(self.catalog.q(f"SELECT term, doc FROM temp.segments_vocab WHERE term IN ({marks})", list(cands)))
@@ -79,7 +93,7 @@ class Searcher:
 
     def _segment_count(self) -> int:
         gen = self.catalog.generation
-        if getattr(self, "_count_gen", None) != gen:
+        if self._count_gen != gen:
             self._count = self.catalog.one("SELECT COUNT(*) FROM segments")[0]
             self._count_gen = gen
         return self._count
