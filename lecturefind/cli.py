@@ -10,6 +10,7 @@ import click
 
 from .config import IngestConfig, default_index_dir
 from .gemini import cli_support as gemini_cli
+from .timecode import clock_span
 
 index_option = click.option("--index", "index_dir", default=default_index_dir, show_default="./lecturefind-index "
                             "or $LECTUREFIND_INDEX", type=click.Path(file_okay=False), help="Index directory.")
@@ -71,10 +72,9 @@ def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
         cfg.window_s = window
     if overlap is not None:
         cfg.overlap_s = overlap
-    gemini = gemini_cli.for_ingest(paths, index_dir, cfg)   # None offline; --dry-run prints and exits
+    indexers = gemini_cli.for_ingest(paths, index_dir, cfg)   # none offline; --dry-run prints and exits
     bars = StageBars(enabled=not quiet)
-    ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True))
-    ing.gemini = gemini
+    ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True), indexers=indexers)
     try:
         rep = ing.ingest(paths, course=course)
     finally:
@@ -87,15 +87,13 @@ def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
 
 
 def _print_results(results, as_json: bool) -> None:
-    from .values import fmt_ts
-
     if as_json:
         click.echo(json.dumps([m.to_json() for m in results], ensure_ascii=False, indent=1))
         return
     if not results:
         click.echo("no results")
     for i, m in enumerate(results, 1):
-        where = f"page {m.page}" if m.kind == "pdf" else f"{fmt_ts(m.start_s)}–{fmt_ts(m.end_s)}"
+        where = f"page {m.page}" if m.kind == "pdf" else clock_span(m.start_s, m.end_s)
         click.echo(f"{i:2d}. [{m.score:.2f}] {m.lecture} ({m.course}) @ {where}  {m.url}")
         if m.snippet:
             click.echo(f"    {m.snippet[:160]}")
@@ -116,11 +114,10 @@ def search(text, k, course, as_json, batch, image, audio, index_dir) -> None:
     from .errors import LectureFindError
     from .rank.searcher import Searcher
 
-    try:
-        searcher = Searcher(index_dir)
-    except FileNotFoundError as e:
-        raise click.ClickException(str(e))
-    gemini_cli.for_search(searcher, index_dir)   # --backend gemini: one more ranking, fused by RRF
+    if not os.path.exists(os.path.join(index_dir, "catalog.sqlite")):
+        raise click.ClickException(f"no index at {os.path.abspath(index_dir)} (run `lecturefind ingest` first)")
+    # --backend gemini: more rankings (text, photo, recording), fused by RRF
+    searcher = Searcher(index_dir, extra_retrievers=gemini_cli.for_search(index_dir))
     try:
         if batch:
             _batch(searcher, batch, k, course)
@@ -175,7 +172,7 @@ def status(index_dir, as_json, show_links) -> None:
         _print_links(cat, as_json)
         return
     lectures = [dict(r) for r in cat.lectures()]
-    failed = [dict(r) for r in cat.q("SELECT path, error FROM files WHERE state='failed'")]
+    failed = [dict(r) for r in cat.failed_files()]
     stamps = cat.stamps()
     if as_json:
         for lec in lectures:
@@ -219,19 +216,15 @@ def serve(index_dir, host, port, threads) -> None:
 
 def _print_links(cat, as_json: bool) -> None:
     """PDF page ↔ video moments found by visual matching."""
-    from .values import fmt_ts
+    from .urls import URLS
 
-    rows = cat.q(
-        "SELECT pl.title AS deck, pf.path AS deck_file, p.page, vl.id AS lecture_id, vl.title AS lecture, "
-        "v.start_s, v.end_s, k.inliers FROM links k JOIN slides p ON p.id = k.page_slide_id "
-        "JOIN lectures pl ON pl.id = p.lecture_id JOIN files pf ON pf.id = pl.file_id "
-        "JOIN slides v ON v.id = k.video_slide_id JOIN lectures vl ON vl.id = v.lecture_id "
-        "ORDER BY pl.title, p.page, vl.title, v.start_s")
+    rows = cat.all_links()
     if as_json:
         click.echo(json.dumps([dict(r) for r in rows], indent=1))
         return
     if not rows:
         click.echo("no PDF page is shown in any video")
     for r in rows:
-        click.echo(f"{os.path.basename(r['deck_file'])} p.{r['page']} ↔ {r['lecture']} at {fmt_ts(r['start_s'])}"
-                   f"–{fmt_ts(r['end_s'])}  (/watch/{r['lecture_id']}?t={int(r['start_s'])}, {r['inliers']} inliers)")
+        click.echo(f"{os.path.basename(r['deck_file'])} p.{r['page']} ↔ {r['lecture']} at "
+                   f"{clock_span(r['start_s'], r['end_s'])}  ({URLS.watch(r['lecture_id'], r['start_s'])}, "
+                   f"{r['inliers']} inliers)")

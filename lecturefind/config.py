@@ -17,7 +17,6 @@ class IngestConfig:
     max_audio_clip_s: float = 80.0
     max_silent_clip_s: float = 120.0
     sample_fps: float = 2.0       # frames per second looked at for slide changes
-    asr_language: str = "en"
 
     @classmethod
     def from_env(cls) -> "IngestConfig":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 
 import pytest
 
@@ -11,13 +12,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "examples", "sample-course")
+if ROOT not in sys.path:   # the `testing` package: fakes and generators shared with scripts/bench
+    sys.path.insert(0, ROOT)
 
 
 @pytest.fixture(scope="session")
 def models():
-    from lecturefind.models import Models
+    from lecturefind.ml_models import MLModels
 
-    return Models()
+    return MLModels()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import av
 import pytest
 from click.testing import CliRunner
 
-from lecturefind.gemini.fake_server import FakeGemini, b64decode_any
+from testing.gemini_fake import FakeGemini, b64decode_any
 
 KEY = "AIzaSyFAKE-cli-key_9876543210zyxwvutsrqp"
 
@@ -43,8 +43,8 @@ def cli(fake, monkeypatch, models):
     import lecturefind.rank.searcher as searcher
     from lecturefind.cli import main
 
-    monkeypatch.setattr(pipeline, "Models", lambda: models)
-    monkeypatch.setattr(searcher, "Models", lambda: models)
+    monkeypatch.setattr(pipeline, "MLModels", lambda: models)
+    monkeypatch.setattr(searcher, "MLModels", lambda: models)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
     monkeypatch.delenv("LECTUREFIND_BACKEND", raising=False)
@@ -119,7 +119,7 @@ def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
     # a question the fake maps onto the 2nd clip's vector (calls run concurrently: match keys by vector)
     import numpy as np
 
-    from lecturefind.gemini.fake_server import vector_for
+    from testing.gemini_fake import vector_for
 
     target = seg_ids[1]
     stored = np.frombuffer(conn.execute("SELECT vec FROM gemini_segments WHERE segment_id=?", (target,)).fetchone()[0],
@@ -134,11 +134,13 @@ def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
     t_start, t_end = conn.execute("SELECT start_s, end_s FROM segments WHERE id=?", (target,)).fetchone()
     top = results[0]                                      # overlapping clips merge into one moment
     assert top["segment_id"] == target or (top["start_s"] <= t_start + 0.5 and top["end_s"] >= t_end - 0.5)
-    from lecturefind.gemini.ranker import GeminiRanker
+    from lecturefind.gemini.retriever import GeminiRetriever, GeminiSpace
+    from lecturefind.rank.query import Query
 
-    ranker = GeminiRanker(idx)
-    assert ranker("when does the timer pass twenty seconds")[0] == target     # the Gemini ranking itself
-    ranker.close()
+    space = GeminiSpace(idx)
+    ranking = GeminiRetriever(space, "text").rank(Query(text="when does the timer pass twenty seconds"))
+    assert ranking[0].segment_id == target                       # the Gemini ranking itself
+    space.close()
     (q,) = fake.embed_calls()[-1].json["requests"]
     assert q["outputDimensionality"] == 1536                     # the index's dims, not the default
     assert q["content"]["parts"][0]["text"].startswith("task: search result | query: ")

@@ -55,13 +55,13 @@ def _need_key() -> None:
                                    "(or use --backend offline)")
 
 
-def for_ingest(paths, index_dir: str, ingest_cfg):
-    """None for the offline backend; prints the estimate and exits for --dry-run; else a GeminiIndexer."""
+def for_ingest(paths, index_dir: str, ingest_cfg) -> list:
+    """No indexers for the offline backend; prints the estimate and exits for --dry-run; else [GeminiIndexer]."""
     o = _opts()
     if _backend() != "gemini":
         if o.get("dry_run") or o.get("batch_api") or o.get("dims"):
             raise click.UsageError("--dry-run, --dims and --batch-api need --backend gemini")
-        return None
+        return []
     try:
         cfg = GeminiConfig.from_env(dims=o.get("dims"), batch_api=bool(o.get("batch_api")))
     except GeminiError as e:
@@ -85,16 +85,16 @@ def for_ingest(paths, index_dir: str, ingest_cfg):
         indexer.close()
 
     click.get_current_context().call_on_close(done)
-    return indexer
+    return [indexer]
 
 
-def for_search(searcher, index_dir: str) -> None:
-    """Add the Gemini ranking to `searcher` when the gemini backend is chosen."""
+def for_search(index_dir: str) -> list:
+    """The Gemini retrievers (text, photo, recording) when the gemini backend is chosen; else none."""
     if _backend() != "gemini":
-        return
+        return []
     _need_key()
-    from .ranker import GeminiRanker
+    from .retriever import GeminiSpace, gemini_retrievers
 
-    ranker = GeminiRanker(index_dir, GeminiConfig.from_env(), warn=lambda line: click.echo(scrub(line), err=True))
-    searcher.rankers.append(ranker)
-    click.get_current_context().call_on_close(ranker.close)
+    space = GeminiSpace(index_dir, GeminiConfig.from_env(), warn=lambda line: click.echo(scrub(line), err=True))
+    click.get_current_context().call_on_close(space.close)
+    return gemini_retrievers(space)

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .cache import VectorCache
+from ..index.gemini_cache import VectorCache
 from .config import GeminiConfig
 from .errors import GeminiError, api_key, scrub
 from .limits import Item, Media, check_item, estimate_tokens
@@ -324,7 +324,6 @@ class GeminiEmbedder:
             if details:
                 for d in details:
                     m = str(getattr(d.modality, "value", d.modality) or "TEXT").lower()
-                    m = "document" if m == "document" else m
                     self.usage.tokens[m] = self.usage.tokens.get(m, 0) + int(d.token_count or 0)
             else:   # no per-modality figures: estimate them
                 for it in items:

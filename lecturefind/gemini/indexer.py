@@ -12,7 +12,6 @@ from .client import GeminiEmbedder, item_key
 from .config import GeminiConfig
 from .errors import LimitError
 from .limits import MAX_CLIP_AUDIO_S, MAX_CLIP_SILENT_S, Item, Media, estimate_tokens
-from .store import SEGMENTS_SQL, ensure_schema, segment_sig
 
 
 def _source_key(cfg: GeminiConfig, sha: str, kind: str, start, end, page, has_audio: bool) -> str:
@@ -47,27 +46,18 @@ class GeminiIndexer:
         self.embedder.close()
 
     def _pending(self, catalog: Catalog, path: str):
-        rows = catalog.q(SEGMENTS_SQL + " WHERE f.path = ? ORDER BY s.id", (path,))
-        have = {r[0]: r for r in catalog.q(
-            f"SELECT segment_id, sig, model, dims FROM gemini_segments WHERE segment_id IN "
-            f"({','.join('?' * len(rows))})", [r["id"] for r in rows])} if rows else {}
-        out = []
-        for r in rows:
-            sig = segment_sig(r["sha256"], r["start_s"], r["end_s"], r["page"])
-            h = have.get(r["id"])
-            if h is not None and h["sig"] == sig and h["model"] == self.cfg.model and h["dims"] == self.cfg.dims:
-                continue
-            out.append((r, sig))
-        return out
+        """The file's segments without a vector of the configured model and size."""
+        rows = catalog.file_segments(path)
+        done = catalog.gemini_done([r["id"] for r in rows], self.cfg.model, self.cfg.dims)
+        return [r for r in rows if r["id"] not in done]
 
     def index_file(self, catalog: Catalog, path: str) -> int:
         """Embed the segments of `path` that have no current Gemini vector; returns how many were added."""
-        ensure_schema(catalog)
         pending = self._pending(catalog, path)
         if not pending:
             return 0
         items, keys, loaders = [], [], []
-        for r, _sig in pending:
+        for r in pending:
             kind, has_audio = r["kind"], bool(r["has_audio"])
             label = (f"{os.path.basename(path)} p{r['page']}" if kind == "pdf"
                      else f"{os.path.basename(path)} {r['start_s']:.1f}-{r['end_s']:.1f}s")
@@ -78,14 +68,8 @@ class GeminiIndexer:
                                                            r["page"], has_audio)))
             loaders.append(self._loader(path, kind, r["start_s"], r["end_s"], r["page"], has_audio, label))
         vecs = self.embedder.embed(items, keys=keys, loaders=loaders)
-        with catalog.transaction() as c:
-            c.executemany("INSERT OR REPLACE INTO gemini_segments(segment_id, sig, model, dims, content_key, vec) "
-                          "VALUES(?,?,?,?,?,?)",
-                          [(r["id"], sig, self.cfg.model, self.cfg.dims, k, np.asarray(v, np.float32).tobytes())
-                           for (r, sig), k, v in zip(pending, keys, vecs)])
-            c.execute("DELETE FROM gemini_segments WHERE segment_id NOT IN (SELECT id FROM segments)")
-            c.execute("INSERT INTO gemini_meta VALUES('generation', '1') ON CONFLICT(key) DO UPDATE SET "
-                      "value = CAST(value AS INTEGER) + 1")
+        catalog.put_gemini_vectors([(r["id"], self.cfg.model, self.cfg.dims, k, np.asarray(v, np.float32))
+                                    for r, k, v in zip(pending, keys, vecs)])
         return len(pending)
 
     def _loader(self, path, kind, start, end, page, has_audio, label):
@@ -141,8 +125,8 @@ def estimate(paths, index_dir: str, cfg: GeminiConfig, ingest_cfg=None) -> Estim
     from ..ingest.pipeline import discover, sha256_file
     from ..media.probe import probe
     from ..segment.planner import plan_clips
-    from ..values import media_kind
-    from .cache import VectorCache
+    from ..formats import media_kind
+    from ..index.gemini_cache import VectorCache
 
     ic = ingest_cfg or IngestConfig()
     est = Estimate()
@@ -162,14 +146,10 @@ def estimate(paths, index_dir: str, cfg: GeminiConfig, ingest_cfg=None) -> Estim
                 if catalog is not None:
                     row = catalog.file_row(path)
                     if row and row["state"] == "done" and row["sha256"] == sha:
-                        try:
-                            done = {r[0] for r in catalog.q(
-                                "SELECT segment_id FROM gemini_segments WHERE model=? AND dims=?",
-                                (cfg.model, cfg.dims))}
-                        except Exception:
-                            done = set()
+                        rows = catalog.file_segments(path)
+                        done = catalog.gemini_done([r["id"] for r in rows], cfg.model, cfg.dims)
                         segs = [(r["kind"], r["start_s"], r["end_s"], r["page"], bool(r["has_audio"]))
-                                for r in catalog.q(SEGMENTS_SQL + " WHERE f.path=?", (path,)) if r["id"] not in done]
+                                for r in rows if r["id"] not in done]
                 if segs is None:
                     if kind == "pdf":
                         from pypdf import PdfReader

@@ -5,6 +5,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from ..formats import FORMATS
 from .errors import LimitError
 
 log = logging.getLogger("lecturefind.gemini")
@@ -18,12 +19,9 @@ MAX_VIDEOS = 1               # per content
 MAX_TEXT_TOKENS = 8192
 CHARS_PER_TOKEN = 4          # estimate used for truncation and the dry-run
 
-MIME_TYPES = {
-    "image": {"image/png", "image/jpeg"},
-    "video": {"video/mp4", "video/quicktime"},
-    "audio": {"audio/mpeg", "audio/mp3", "audio/wav", "audio/x-wav"},
-    "pdf": {"application/pdf"},
-}
+# what the model takes as it is (formats.py; others are re-encoded first), plus the aliases clients send
+MIME_TYPES = {kind: {f.mime for f in FORMATS if f.kind == kind and f.gemini} for kind in ("image", "video", "audio", "pdf")}
+MIME_TYPES["audio"] |= {"audio/mp3", "audio/x-wav"}
 
 # tokens per input, for the estimate (video: 258 tokens per sampled frame at 1 fps + 32 per second of audio)
 TOKENS_PER_IMAGE = 258

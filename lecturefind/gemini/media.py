@@ -1,4 +1,4 @@
-"""Build what is sent: small clip renditions (static ffmpeg via ffmpeg-python), one-page PDFs, images, audio."""
+"""Build what is sent: small clip renditions (static ffmpeg via ffmpeg-python), one-page PDFs, audio."""
 from __future__ import annotations
 
 import io
@@ -8,13 +8,9 @@ import tempfile
 
 import ffmpeg as ffmpeg_py
 
-from ..errors import MediaError, QueryError
+from ..errors import MediaError
 from ..media.ffmpeg import ffmpeg_exe
 from .limits import Media
-
-IMAGE_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-AUDIO_MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
-
 
 def _run(stream, path: str) -> None:
     cmd = stream.global_args("-nostdin", "-v", "error", "-y").compile(cmd=ffmpeg_exe())
@@ -66,14 +62,6 @@ def pdf_page(path: str, page: int) -> Media:
     w.write(buf)
     return Media(kind="pdf", mime="application/pdf", data=buf.getvalue(), pages=1,
                  label=f"{os.path.basename(path)} p{page}")
-
-
-def image_file(path: str) -> Media:
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in IMAGE_MIME:
-        raise QueryError(f"{path}: image queries must be PNG or JPEG")
-    with open(path, "rb") as f:
-        return Media(kind="image", mime=IMAGE_MIME[ext], data=f.read(), label=os.path.basename(path))
 
 
 def audio_file(path: str, max_s: float = 80.0) -> Media:

@@ -1,16 +1,21 @@
-"""The SQLite catalog: courses, lectures, files, segments, transcript, slides, ingest state.
+"""The SQLite catalog: courses, lectures, files, segments, transcript, slides, links, Gemini vectors.
 
-SQLite is the source of truth. Every file is committed in one transaction, so a
-crash at any point leaves either the old or the new state of that file.
+SQLite is the source of truth and this class is the only door to it: every read and write is a named
+method here (no SQL elsewhere in the package). Every file is committed in one transaction, so a crash at
+any point leaves either the old or the new state of that file.
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 import time
-from typing import Iterable, Optional
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
+
+from ..records import Segment, Sentence, Slide
 
 SCHEMA_VERSION = "1"
 
@@ -51,7 +56,21 @@ CREATE TABLE IF NOT EXISTS visual(
 CREATE TABLE IF NOT EXISTS links(
     id INTEGER PRIMARY KEY, page_slide_id INTEGER NOT NULL REFERENCES slides(id),
     video_slide_id INTEGER NOT NULL REFERENCES slides(id), inliers INTEGER, score REAL);
+CREATE TABLE IF NOT EXISTS gemini_segments(
+    segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE, model TEXT NOT NULL,
+    dims INTEGER NOT NULL, content_key TEXT NOT NULL, vec BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS gemini_meta(key TEXT PRIMARY KEY, value TEXT);
 """
+
+# a lecture row joined with its course and file, as every result and page needs it
+_LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256, f.state FROM lectures l "
+            "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
+_SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
+            "l.title, l.kind, l.has_audio, l.duration, c.name AS course, f.path, f.sha256 FROM segments s "
+            "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
+            "JOIN files f ON f.id = l.file_id")
+_SLIDE = ("SELECT s.*, l.kind, l.title, c.name AS course, f.path FROM slides s JOIN lectures l ON l.id = s.lecture_id "
+          "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
 
 
 def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
@@ -60,6 +79,35 @@ def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
 
 def from_blob(blob: Optional[bytes]) -> Optional[np.ndarray]:
     return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+
+
+@dataclass
+class LectureContent:
+    """What one file's extraction yields, with its vectors, ready to replace the lecture's stored content."""
+
+    kind: str
+    title: str
+    duration: Optional[float] = None
+    pages: Optional[int] = None
+    width: Optional[int] = None
+    height: Optional[int] = None
+    has_audio: bool = False
+    segments: Sequence[Segment] = ()
+    segment_vecs: Sequence[Optional[np.ndarray]] = ()
+    sentences: Sequence[Sentence] = ()
+    sentence_vecs: Optional[np.ndarray] = None
+    slides: Sequence[Slide] = ()
+    slide_vecs: Optional[np.ndarray] = None
+
+
+@dataclass
+class Replaced:
+    """The outcome of `Catalog.replace_lecture`: what the vector store must drop and add."""
+
+    lecture_id: int
+    generation_before: int
+    removed: list[int] = field(default_factory=list)
+    added: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class Catalog:
@@ -76,12 +124,28 @@ class Catalog:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
+        self._vocab_ready = False
         if not readonly:
+            self._migrate()
             self.conn.executescript(SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
 
-    # -- plumbing -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        """Older indexes: gemini_segments had a per-row signature and no foreign key to its segment."""
+        cols = {r[1] for r in self.conn.execute("PRAGMA table_info(gemini_segments)")}
+        if "sig" not in cols:
+            return
+        with self.transaction() as c:
+            c.execute("ALTER TABLE gemini_segments RENAME TO gemini_segments_old")
+            c.execute("CREATE TABLE gemini_segments(segment_id INTEGER PRIMARY KEY REFERENCES segments(id) "
+                      "ON DELETE CASCADE, model TEXT NOT NULL, dims INTEGER NOT NULL, content_key TEXT NOT NULL, "
+                      "vec BLOB NOT NULL)")
+            c.execute("INSERT INTO gemini_segments SELECT segment_id, model, dims, content_key, vec "
+                      "FROM gemini_segments_old WHERE segment_id IN (SELECT id FROM segments)")
+            c.execute("DROP TABLE gemini_segments_old")
+
+    # -- plumbing (tests and tools read with q/one; the package uses the named methods) -------------
     def close(self) -> None:
         self.conn.close()
 
@@ -109,7 +173,7 @@ class Catalog:
     def stamps(self) -> dict:
         return {r[0]: r[1] for r in self.q("SELECT component, version FROM stamps")}
 
-    # -- files and lectures ---------------------------------------------------------------
+    # -- links dirty markers ----------------------------------------------------------------------
     def mark_links_dirty(self, course_id: int) -> None:
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES(?, '1')", (f"links_dirty:{course_id}",))
 
@@ -119,12 +183,32 @@ class Catalog:
     def clear_links_dirty(self, course_id: int) -> None:
         self.conn.execute("DELETE FROM meta WHERE key = ?", (f"links_dirty:{course_id}",))
 
+    # -- files, courses, lectures -----------------------------------------------------------------
     def file_row(self, path: str) -> Optional[sqlite3.Row]:
         return self.one("SELECT * FROM files WHERE path = ?", (path,))
+
+    def touch_file(self, file_id: int, size: int, mtime_ns: int) -> None:
+        """An unchanged file (same sha256) with a new mtime: remember the new size/mtime."""
+        with self.transaction() as c:
+            c.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, file_id))
+
+    def failed_files(self) -> list[sqlite3.Row]:
+        return self.q("SELECT path, error FROM files WHERE state='failed' ORDER BY path")
 
     def course_id(self, name: str) -> int:
         self.conn.execute("INSERT OR IGNORE INTO courses(name) VALUES(?)", (name,))
         return self.one("SELECT id FROM courses WHERE name = ?", (name,))[0]
+
+    def course(self, course_id: int) -> Optional[sqlite3.Row]:
+        return self.one("SELECT id, name FROM courses WHERE id = ?", (course_id,))
+
+    def course_names(self) -> list[str]:
+        return [r[0] for r in self.q("SELECT name FROM courses ORDER BY name")]
+
+    def course_summaries(self) -> list[sqlite3.Row]:
+        """id, name, n (lectures) and secs (seconds of video/audio) per course."""
+        return self.q("SELECT c.id, c.name, COUNT(l.id) AS n, SUM(CASE WHEN l.kind != 'pdf' THEN l.duration END) "
+                      "AS secs FROM courses c LEFT JOIN lectures l ON l.course_id = c.id GROUP BY c.id ORDER BY c.name")
 
     def record_failure(self, path: str, kind: Optional[str], error: str) -> None:
         """Remember that a file failed; its committed segments (if any) stay searchable."""
@@ -138,12 +222,81 @@ class Catalog:
                 self.conn.execute("UPDATE files SET error = ?, state = CASE WHEN state = 'done' THEN state "
                                   "ELSE 'failed' END WHERE id = ?", (error, row["id"]))
 
-    def delete_lecture_content(self, lecture_id: int) -> list[int]:
-        """Delete everything derived from a lecture; returns the removed segment ids."""
+    def lectures(self, course: Optional[str] = None) -> list[sqlite3.Row]:
+        sql = _LECTURE.replace(" FROM lectures l", ", (SELECT COUNT(*) FROM segments s WHERE s.lecture_id = l.id) "
+                               "AS n_segments FROM lectures l", 1)
+        if course:
+            return self.q(sql + " WHERE c.name = ? ORDER BY c.name, l.title", (course,))
+        return self.q(sql + " ORDER BY c.name, l.title")
+
+    def lecture(self, lecture_id: int) -> Optional[sqlite3.Row]:
+        return self.one(_LECTURE + " WHERE l.id = ?", (lecture_id,))
+
+    def replace_lecture(self, path: str, size: int, mtime_ns: int, sha256: str, course: str,
+                        content: LectureContent, stamps: dict) -> Replaced:
+        """Store a file's lecture in one transaction, replacing whatever it held before (with its Gemini rows)."""
+        with self.transaction() as c:
+            out = Replaced(lecture_id=0, generation_before=self.generation)
+            course_id = self.course_id(course)
+            self.mark_links_dirty(course_id)     # committed with the file: a crash cannot lose it
+            row = self.file_row(path)
+            file_id = row["id"] if row is not None else c.execute("INSERT INTO files(path) VALUES(?)", (path,)).lastrowid
+            c.execute("UPDATE files SET sha256=?, size=?, mtime_ns=?, kind=?, state='done', error=NULL, "
+                      "ingested_at=? WHERE id=?", (sha256, size, mtime_ns, content.kind, time.time(), file_id))
+            lec = self.one("SELECT id FROM lectures WHERE file_id=?", (file_id,))
+            vals = (course_id, content.title, content.kind, content.duration or None, content.width,
+                    content.height, int(bool(content.has_audio)), content.pages or None)
+            if lec is None:
+                out.lecture_id = c.execute(
+                    "INSERT INTO lectures(course_id, title, kind, duration, width, height, has_audio, pages, file_id)"
+                    " VALUES(?,?,?,?,?,?,?,?,?)", vals + (file_id,)).lastrowid
+            else:
+                out.lecture_id = lec["id"]
+                out.removed = self._delete_lecture_content(out.lecture_id)
+                c.execute("UPDATE lectures SET course_id=?, title=?, kind=?, duration=?, width=?, height=?, "
+                          "has_audio=?, pages=? WHERE id=?", vals + (out.lecture_id,))
+            self._insert_content(out, content)
+            self.set_stamps(stamps)
+            self.bump_generation()
+        return out
+
+    def _insert_content(self, out: Replaced, content: LectureContent) -> None:
+        c, lecture_id = self.conn, out.lecture_id
+        for seg, vec in zip(content.segments, content.segment_vecs):
+            sid = c.execute(
+                "INSERT INTO segments(lecture_id, start_s, end_s, page, speech, slide_text, embedding) "
+                "VALUES(?,?,?,?,?,?,?)",
+                (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec))).lastrowid
+            c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, seg.text))
+            if vec is not None:
+                out.added[sid] = vec
+        sent_vecs = content.sentence_vecs if content.sentence_vecs is not None else [None] * len(content.sentences)
+        for sent, vec in zip(content.sentences, sent_vecs):
+            sid = c.execute("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding) VALUES(?,?,?,?,?)",
+                            (lecture_id, sent.start, sent.end, sent.text, to_blob(vec))).lastrowid
+            c.executemany("INSERT INTO words(sentence_id, start_s, end_s, word) VALUES(?,?,?,?)",
+                          [(sid, w.start, w.end, w.text) for w in sent.words])
+        slide_vecs = content.slide_vecs if content.slide_vecs is not None else [None] * len(content.slides)
+        for sl, vec in zip(content.slides, slide_vecs):
+            slide_id = c.execute(
+                "INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, same_as, "
+                "image, embedding) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
+                 sl.index + 1 if content.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
+                 to_blob(vec) if sl.text else None)).lastrowid
+            if sl.visual is not None:
+                kp, desc = sl.visual.to_blobs()
+                c.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
+                          (slide_id, kp, desc, sl.visual.width, sl.visual.height))
+
+    def _delete_lecture_content(self, lecture_id: int) -> list[int]:
+        """Delete everything derived from a lecture (Gemini rows included); returns the removed segment ids."""
         seg_ids = [r[0] for r in self.q("SELECT id FROM segments WHERE lecture_id = ?", (lecture_id,))]
         c = self.conn
-        c.execute("DELETE FROM segments_fts WHERE rowid IN (SELECT id FROM segments WHERE lecture_id = ?)",
-                  (lecture_id,))
+        segs = "SELECT id FROM segments WHERE lecture_id = ?"
+        if c.execute(f"DELETE FROM gemini_segments WHERE segment_id IN ({segs})", (lecture_id,)).rowcount:
+            self._bump_gemini_generation()
+        c.execute(f"DELETE FROM segments_fts WHERE rowid IN ({segs})", (lecture_id,))
         c.execute("DELETE FROM segments WHERE lecture_id = ?", (lecture_id,))
         c.execute("DELETE FROM words WHERE sentence_id IN (SELECT id FROM sentences WHERE lecture_id = ?)",
                   (lecture_id,))
@@ -155,18 +308,11 @@ class Catalog:
         c.execute("DELETE FROM slides WHERE lecture_id = ?", (lecture_id,))
         return seg_ids
 
-    def lectures(self, course: Optional[str] = None) -> list[sqlite3.Row]:
-        sql = ("SELECT l.*, c.name AS course, f.path, f.sha256, f.state, "
-               "(SELECT COUNT(*) FROM segments s WHERE s.lecture_id = l.id) AS n_segments "
-               "FROM lectures l JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
-        if course:
-            return self.q(sql + " WHERE c.name = ? ORDER BY c.name, l.title", (course,))
-        return self.q(sql + " ORDER BY c.name, l.title")
-
-    def lecture(self, lecture_id: int) -> Optional[sqlite3.Row]:
-        return self.one(
-            "SELECT l.*, c.name AS course, f.path FROM lectures l JOIN courses c ON c.id = l.course_id "
-            "JOIN files f ON f.id = l.file_id WHERE l.id = ?", (lecture_id,))
+    # -- segments: retrieval and refinement --------------------------------------------------------
+    def segment_count(self, lecture_id: Optional[int] = None) -> int:
+        if lecture_id is None:
+            return self.one("SELECT COUNT(*) FROM segments")[0]
+        return self.one("SELECT COUNT(*) FROM segments WHERE lecture_id = ?", (lecture_id,))[0]
 
     def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         rows = self.q("SELECT id, embedding FROM segments WHERE embedding IS NOT NULL ORDER BY id")
@@ -176,6 +322,206 @@ class Catalog:
         vecs = np.stack([from_blob(r[1]) for r in rows]).astype(np.float32)
         return ids, vecs
 
+    def term_doc_counts(self, terms: Iterable[str]) -> dict[str, int]:
+        """Segments holding each FTS5 term (porter stems), read off the FTS5 vocabulary; absent terms are left out."""
+        terms = list(dict.fromkeys(terms))
+        if not terms:
+            return {}
+        if not self._vocab_ready:
+            self.conn.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.segments_vocab USING fts5vocab(main, segments_fts, row)")
+            self._vocab_ready = True
+        marks = ",".join("?" * len(terms))
+        return dict(self.q(f"SELECT term, doc FROM temp.segments_vocab WHERE term IN ({marks})", terms))
+
+    def bm25(self, match: str, limit: int) -> list[int]:
+        """Segment ids best first for an FTS5 MATCH expression."""
+        rows = self.q("SELECT rowid FROM segments_fts WHERE segments_fts MATCH ? ORDER BY bm25(segments_fts) "
+                      "LIMIT ?", (match, limit))
+        return [r[0] for r in rows]
+
+    def segments_in_course(self, segment_ids: Sequence[int], course: str) -> set[int]:
+        if not segment_ids:
+            return set()
+        marks = ",".join("?" * len(segment_ids))
+        return {r[0] for r in self.q(
+            f"SELECT s.id FROM segments s JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
+            f"WHERE c.name = ? AND s.id IN ({marks})", [course, *segment_ids])}
+
+    def segments(self, segment_ids: Sequence[int]) -> list[sqlite3.Row]:
+        """Segments with their lecture (lecture_id, title, kind, course, path, ...), in no particular order."""
+        if not segment_ids:
+            return []
+        marks = ",".join("?" * len(segment_ids))
+        return self.q(_SEGMENT + f" WHERE s.id IN ({marks})", list(segment_ids))
+
+    def file_segments(self, path: str) -> list[sqlite3.Row]:
+        return self.q(_SEGMENT + " WHERE f.path = ? ORDER BY s.id", (path,))
+
+    def sentences_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
+        """Transcript sentences overlapping [start, end)."""
+        return self.q("SELECT id, start_s, end_s, text, embedding FROM sentences WHERE lecture_id=? "
+                      "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
+
+    def slides_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
+        """Slides on screen during [start, end)."""
+        return self.q("SELECT id, start_s, end_s, text, embedding FROM slides WHERE lecture_id=? "
+                      "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
+
+    # -- transcript and slides of a lecture ------------------------------------------------------
+    def sentences(self, lecture_id: int) -> list[sqlite3.Row]:
+        return self.q("SELECT id, start_s, end_s, text FROM sentences WHERE lecture_id = ? ORDER BY start_s",
+                      (lecture_id,))
+
+    def words(self, lecture_id: int) -> dict[int, list[sqlite3.Row]]:
+        """sentence id -> its timed words, for the whole lecture in one read."""
+        out: dict[int, list[sqlite3.Row]] = {}
+        for w in self.q("SELECT w.sentence_id, w.start_s, w.end_s, w.word FROM words w JOIN sentences s "
+                        "ON s.id = w.sentence_id WHERE s.lecture_id = ? ORDER BY w.sentence_id, w.start_s",
+                        (lecture_id,)):
+            out.setdefault(w["sentence_id"], []).append(w)
+        return out
+
+    def slides(self, lecture_id: int) -> list[sqlite3.Row]:
+        """A lecture's slides (PDF: its pages), in page then time order."""
+        return self.q("SELECT id, idx, start_s, end_s, page, text, image, same_as FROM slides WHERE lecture_id = ? "
+                      "ORDER BY COALESCE(page, 0), start_s", (lecture_id,))
+
+    def slide(self, slide_id: int) -> Optional[sqlite3.Row]:
+        """A slide with its lecture (lecture_id, kind, title, course, path)."""
+        return self.one(_SLIDE + " WHERE s.id = ?", (slide_id,))
+
+    def slide_image(self, slide_id: int) -> Optional[str]:
+        row = self.one("SELECT image FROM slides WHERE id = ?", (slide_id,))
+        return row["image"] if row is not None else None
+
+    def slide_at(self, lecture_id: int, t: float) -> Optional[sqlite3.Row]:
+        """The slide on screen at t (else the last one before t, else the first): id, idx, same_as, image."""
+        cols = "SELECT id, idx, same_as, image, start_s, end_s FROM slides WHERE lecture_id=?"
+        return (self.one(cols + " AND start_s <= ? AND end_s > ? ORDER BY start_s DESC LIMIT 1",
+                         (lecture_id, t + 0.01, t + 0.01))
+                or self.one(cols + " AND start_s <= ? ORDER BY start_s DESC LIMIT 1", (lecture_id, t + 0.01))
+                or self.one(cols + " ORDER BY start_s LIMIT 1", (lecture_id,)))
+
+    def page_slide(self, lecture_id: int, page: int) -> Optional[sqlite3.Row]:
+        return self.one("SELECT id, image, text FROM slides WHERE lecture_id=? AND page=? ORDER BY idx LIMIT 1",
+                        (lecture_id, page))
+
+    def slide_occurrences(self, slide_id: int) -> list[sqlite3.Row]:
+        """Every time a video slide is on screen: itself and each later return (same_as) in its lecture."""
+        s = self.one("SELECT lecture_id, idx FROM slides WHERE id=?", (slide_id,))
+        if s is None:
+            return []
+        return self.q("SELECT s.id, s.lecture_id, s.start_s, s.end_s, l.title FROM slides s "
+                      "JOIN lectures l ON l.id = s.lecture_id WHERE s.lecture_id=? AND (s.idx=? OR s.same_as=?) "
+                      "ORDER BY s.start_s", (s["lecture_id"], s["idx"], s["idx"]))
+
+    def segment_of_slide(self, slide_id: int) -> Optional[int]:
+        """The segment that shows a slide: a PDF page's own segment, or the first clip overlapping the slide."""
+        row = self.one("SELECT g.id FROM slides s JOIN segments g ON g.lecture_id = s.lecture_id WHERE s.id = ? AND "
+                       "((s.page IS NOT NULL AND g.page = s.page) OR (s.page IS NULL AND g.start_s < s.end_s AND "
+                       "g.end_s > s.start_s)) ORDER BY g.start_s LIMIT 1", (slide_id,))
+        return row[0] if row is not None else None
+
+    # -- visual features and page <-> slide links ------------------------------------------------
+    def visual_features(self, kinds: Sequence[str]) -> list[sqlite3.Row]:
+        """slide_id, keypoints, descriptors, width, height of every slide in lectures of these kinds."""
+        marks = ",".join("?" * len(kinds))
+        return self.q("SELECT v.slide_id, v.keypoints, v.descriptors, v.width, v.height FROM visual v "
+                      "JOIN slides s ON s.id = v.slide_id JOIN lectures l ON l.id = s.lecture_id "
+                      f"WHERE l.kind IN ({marks})", list(kinds))
+
+    def course_visual_slides(self, course_id: int) -> list[sqlite3.Row]:
+        """id and lecture kind of every slide of a course that has visual features."""
+        return self.q("SELECT s.id, l.kind FROM slides s JOIN lectures l ON l.id = s.lecture_id "
+                      "JOIN visual v ON v.slide_id = s.id WHERE l.course_id = ?", (course_id,))
+
+    def replace_links(self, course_id: int, slide_ids: Sequence[int],
+                      links: Sequence[tuple[int, int, int, float]]) -> None:
+        """The course's page↔slide links are now `links` (page slide, video slide, inliers, score); clean marker."""
+        with self.transaction() as c:
+            if slide_ids:
+                marks = ",".join("?" * len(slide_ids))
+                c.execute(f"DELETE FROM links WHERE page_slide_id IN ({marks}) OR video_slide_id IN ({marks})",
+                          [*slide_ids, *slide_ids])
+            c.executemany("INSERT INTO links(page_slide_id, video_slide_id, inliers, score) VALUES(?,?,?,?)", links)
+            self.clear_links_dirty(course_id)
+
+    def linked_slides(self, slide_id: int) -> set[int]:
+        """A slide and the PDF pages / video slides linked to it."""
+        rows = self.q("SELECT page_slide_id, video_slide_id FROM links WHERE page_slide_id=? OR video_slide_id=?",
+                      (slide_id, slide_id))
+        return {slide_id} | {r[0] for r in rows} | {r[1] for r in rows}
+
+    def page_links(self, lecture_id: int, page: int) -> list[int]:
+        """Video slide ids linked to a PDF page, strongest first."""
+        return [r[0] for r in self.q(
+            "SELECT k.video_slide_id FROM links k JOIN slides p ON p.id = k.page_slide_id "
+            "WHERE p.lecture_id=? AND p.page=? ORDER BY k.inliers DESC", (lecture_id, page))]
+
+    def linked_page(self, lecture_id: int, idx: int) -> Optional[sqlite3.Row]:
+        """The PDF page (page, lecture_id, title, path) most strongly linked to video slide `idx` of a lecture."""
+        return self.one(
+            "SELECT p.page, p.lecture_id, l.title, f.path FROM links k JOIN slides v ON v.id = k.video_slide_id "
+            "JOIN slides p ON p.id = k.page_slide_id JOIN lectures l ON l.id = p.lecture_id "
+            "JOIN files f ON f.id = l.file_id WHERE v.lecture_id=? AND v.idx=? ORDER BY k.inliers DESC LIMIT 1",
+            (lecture_id, idx))
+
+    def all_links(self) -> list[sqlite3.Row]:
+        """Every link: deck, deck_file, page, lecture_id, lecture, start_s, end_s, inliers."""
+        return self.q(
+            "SELECT pl.title AS deck, pf.path AS deck_file, p.page, vl.id AS lecture_id, vl.title AS lecture, "
+            "v.start_s, v.end_s, k.inliers FROM links k JOIN slides p ON p.id = k.page_slide_id "
+            "JOIN lectures pl ON pl.id = p.lecture_id JOIN files pf ON pf.id = pl.file_id "
+            "JOIN slides v ON v.id = k.video_slide_id JOIN lectures vl ON vl.id = v.lecture_id "
+            "ORDER BY pl.title, p.page, vl.title, v.start_s")
+
+    # -- Gemini vectors (one per segment; removed with their segment) -------------------------------
+    def _bump_gemini_generation(self) -> None:
+        self.conn.execute("INSERT INTO gemini_meta VALUES('generation', '1') ON CONFLICT(key) DO UPDATE SET "
+                          "value = CAST(value AS INTEGER) + 1")
+
+    def gemini_generation(self) -> int:
+        try:
+            r = self.one("SELECT value FROM gemini_meta WHERE key='generation'")
+        except sqlite3.OperationalError:   # an index made before the Gemini tables existed, opened read-only
+            return 0
+        return int(r[0]) if r else 0
+
+    def gemini_done(self, segment_ids: Sequence[int], model: str, dims: int) -> set[int]:
+        """Which of these segments already have a vector of this model and size."""
+        if not segment_ids:
+            return set()
+        marks = ",".join("?" * len(segment_ids))
+        try:
+            return {r[0] for r in self.q(f"SELECT segment_id FROM gemini_segments WHERE model=? AND dims=? "
+                                         f"AND segment_id IN ({marks})", [model, dims, *segment_ids])}
+        except sqlite3.OperationalError:
+            return set()
+
+    def put_gemini_vectors(self, rows: Sequence[tuple[int, str, int, str, np.ndarray]]) -> None:
+        """(segment id, model, dims, content key, vector) rows, in one transaction with a new Gemini generation."""
+        with self.transaction() as c:
+            c.executemany("INSERT OR REPLACE INTO gemini_segments(segment_id, model, dims, content_key, vec) "
+                          "VALUES(?,?,?,?,?)", [(sid, model, dims, key, to_blob(vec))
+                                                for sid, model, dims, key, vec in rows])
+            self._bump_gemini_generation()
+
+    def gemini_vectors(self) -> tuple[np.ndarray, np.ndarray, Optional[str]]:
+        """(segment ids, vectors, model) of the index's Gemini space: the most common (model, dims)."""
+        empty = np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
+        try:
+            rows = self.q("SELECT g.segment_id, g.model, g.dims, g.vec FROM gemini_segments g "
+                          "JOIN segments s ON s.id = g.segment_id ORDER BY g.segment_id")
+        except sqlite3.OperationalError:
+            return empty
+        if not rows:
+            return empty
+        best = Counter((r["model"], r["dims"]) for r in rows).most_common(1)[0][0]
+        rows = [r for r in rows if (r["model"], r["dims"]) == best]
+        ids = np.array([r["segment_id"] for r in rows], np.int64)
+        vecs = np.stack([np.frombuffer(r["vec"], np.float32) for r in rows])
+        return ids, vecs, best[0]
 
 class _Tx:
     """BEGIN IMMEDIATE ... COMMIT/ROLLBACK as a context manager (re-entrant)."""

@@ -15,6 +15,14 @@ import numpy as np
 from .catalog import Catalog
 
 
+def fp16_flat(dim: int) -> faiss.Index:
+    """Exhaustive inner product over fp16 codes: the float32 ranking for unit vectors, half the memory and
+    ~3x faster per query (memory bandwidth); deletions supported. Every FAISS index here starts from it."""
+    index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    index.train(np.zeros((1, dim), np.float32))
+    return index
+
+
 class VectorStore:
     def __init__(self, index_dir: str, name: str = "vectors"):
         self.path = os.path.join(index_dir, f"{name}.faiss")
@@ -32,11 +40,7 @@ class VectorStore:
     @staticmethod
     def build(ids: np.ndarray, vecs: np.ndarray) -> faiss.Index:
         dim = vecs.shape[1] if vecs.size else 384
-        # exhaustive inner product over fp16 codes: same ranking as float32 for unit vectors,
-        # half the memory and ~3x faster per query (memory bandwidth), deletions still supported
-        sq = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-        sq.train(np.zeros((1, dim), np.float32))
-        index = faiss.IndexIDMap2(sq)
+        index = faiss.IndexIDMap2(fp16_flat(dim))
         if len(ids):
             index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
         return index

@@ -14,11 +14,11 @@ from ..config import IngestConfig
 from ..errors import MediaError
 from ..media import ffmpeg
 from ..media.probe import probe
-from ..models import Models
-from ..segment.pdf import read_pdf, render_pages
+from ..ml_models import MLModels
+from ..media.pdf import read_pdf, render_pages
 from ..segment.planner import plan_clips
 from ..segment.slides import SlideChangeDetector
-from ..values import Probe, Segment, Sentence, Slide
+from ..records import Probe, Segment, Sentence, Slide
 from ..visual.features import INDEX_SIDE, extract as visual_features
 
 Progress = Callable[[str, float, float], None]   # (stage, done, total)
@@ -44,7 +44,7 @@ def _noop(stage: str, done: float, total: float) -> None:
 class Extractor:
     """Runs segmentation and the per-segment signals for one file."""
 
-    def __init__(self, models: Models, cfg: IngestConfig, keyframe_dir: str):
+    def __init__(self, models: MLModels, cfg: IngestConfig, keyframe_dir: str):
         self.models = models
         self.cfg = cfg
         self.keyframe_dir = keyframe_dir

@@ -11,17 +11,17 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Protocol, Sequence
 
 import numpy as np
 
 from ..config import IngestConfig
 from ..errors import LectureFindError, MediaError
-from ..index.catalog import Catalog, to_blob
+from ..formats import ingest_exts, media_kind
+from ..index.catalog import Catalog, LectureContent
 from ..index.vectors import VectorStore
-from ..models import Models
-from ..values import media_kind
-from .extract import Extracted, Extractor
+from ..ml_models import MLModels
+from .extract import Extractor
 
 
 @dataclass
@@ -60,8 +60,7 @@ def discover(paths: Iterable[str]) -> list[tuple[str, Optional[str]]]:
         elif not os.path.exists(ap):
             out.append((ap, "file not found"))
         elif media_kind(ap) is None:
-            out.append((ap, f"unsupported file type '{os.path.splitext(ap)[1] or '(none)'}' "
-                            "(videos: mp4 mov mkv webm m4v; audio: wav mp3 m4a flac; pdf)"))
+            out.append((ap, f"unsupported file type '{os.path.splitext(ap)[1] or '(none)'}' ({ingest_exts()})"))
         else:
             out.append((ap, None))
     return out
@@ -112,18 +111,27 @@ def segment_vector(seg, sent_vecs: np.ndarray, slide_vecs: np.ndarray) -> Option
 Reporter = Callable[[str, str, float, float], None]   # (file, stage, done, total)
 
 
+class Indexer(Protocol):
+    """More signals for a file after its offline content is committed (e.g. the Gemini backend's vectors)."""
+
+    def index_file(self, catalog: Catalog, path: str) -> int: ...
+
+
 class Ingestor:
-    def __init__(self, index_dir: str, cfg: Optional[IngestConfig] = None, models: Optional[Models] = None,
-                 reporter: Optional[Reporter] = None, log: Callable[[str], None] = print):
+    """Ingests files into one index: offline extraction and commit, then each extra indexer handed in."""
+
+    def __init__(self, index_dir: str, cfg: Optional[IngestConfig] = None, models: Optional[MLModels] = None,
+                 reporter: Optional[Reporter] = None, log: Callable[[str], None] = print,
+                 indexers: Sequence[Indexer] = ()):
         self.index_dir = os.path.abspath(index_dir)
         self.cfg = cfg or IngestConfig()
-        self.models = models or Models()
+        self.models = models or MLModels()
         self.catalog = Catalog(self.index_dir)
         self.vectors = VectorStore(self.index_dir)
         self.extractor = Extractor(self.models, self.cfg, os.path.join(self.index_dir, "keyframes"))
         self.reporter = reporter
         self.log = log
-        self.gemini = None   # optional lecturefind.gemini.indexer.GeminiIndexer, set by `ingest --backend gemini`
+        self.indexers = tuple(indexers)
 
     def close(self) -> None:
         self.catalog.close()
@@ -140,8 +148,8 @@ class Ingestor:
                     continue
                 try:
                     self._one(rep, path, course)
-                    if self.gemini is not None:   # after the offline signals are committed
-                        self.gemini.index_file(self.catalog, path)
+                    for indexer in self.indexers:   # after the offline signals are committed
+                        indexer.index_file(self.catalog, path)
                 except MediaError as e:
                     self._fail(rep, path, e.reason)
                 except LectureFindError as e:
@@ -178,8 +186,7 @@ class Ingestor:
             return
         digest = sha256_file(path)
         if row and row["state"] == "done" and row["sha256"] == digest:
-            with self.catalog.transaction() as c:
-                c.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (st.st_size, st.st_mtime_ns, row["id"]))
+            self.catalog.touch_file(row["id"], st.st_size, st.st_mtime_ns)
             rep.unchanged += 1
             return
 
@@ -197,68 +204,19 @@ class Ingestor:
         seg_vecs = [segment_vector(seg, sent_vecs, slide_vecs) for seg in ex.segments]
         ex.timings["embed"] = time.perf_counter() - t1
         progress("embed", 1, 1)
+        p = ex.probe
+        content = LectureContent(
+            kind=ex.kind, title=os.path.splitext(os.path.basename(path))[0].replace("_", " "),
+            duration=ex.duration or None, pages=ex.pages or None, width=p.width if p else None,
+            height=p.height if p else None, has_audio=bool(p.has_audio) if p else False,
+            segments=ex.segments, segment_vecs=seg_vecs, sentences=ex.sentences, sentence_vecs=sent_vecs,
+            slides=ex.slides, slide_vecs=slide_vecs)
         course_name = course or os.path.basename(os.path.dirname(path)) or "default"
-        removed, added = self._commit(path, st, digest, course_name, ex, seg_vecs, sent_vecs, slide_vecs)
-        self.vectors.sync(self.catalog, self._gen_before, removed, added)
+        done = self.catalog.replace_lecture(path, st.st_size, st.st_mtime_ns, digest, course_name, content,
+                                            self.models.stamps())
+        self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
         rep.ingested += 1
         rep.segments += len(ex.segments)
         rep.media_seconds += ex.duration
         for k, v in ex.timings.items():
             rep.stage_seconds[k] = rep.stage_seconds.get(k, 0.0) + v
-
-    def _commit(self, path, st, digest, course_name, ex: Extracted, seg_vecs, sent_vecs, slide_vecs):
-        cat = self.catalog
-        with cat.transaction() as c:
-            self._gen_before = cat.generation
-            course_id = cat.course_id(course_name)
-            cat.mark_links_dirty(course_id)     # committed with the file: a crash cannot lose it
-            row = cat.file_row(path)
-            if row is None:
-                file_id = c.execute("INSERT INTO files(path) VALUES(?)", (path,)).lastrowid
-            else:
-                file_id = row["id"]
-            c.execute("UPDATE files SET sha256=?, size=?, mtime_ns=?, kind=?, state='done', error=NULL, "
-                      "ingested_at=? WHERE id=?", (digest, st.st_size, st.st_mtime_ns, ex.kind, time.time(), file_id))
-            lec = cat.one("SELECT id FROM lectures WHERE file_id=?", (file_id,))
-            title = os.path.splitext(os.path.basename(path))[0].replace("_", " ")
-            p = ex.probe
-            vals = (course_id, title, ex.kind, ex.duration or None, p.width if p else None,
-                    p.height if p else None, int(p.has_audio) if p else 0, ex.pages or None)
-            removed: list[int] = []
-            if lec is None:
-                lecture_id = c.execute(
-                    "INSERT INTO lectures(course_id, title, kind, duration, width, height, has_audio, pages, file_id)"
-                    " VALUES(?,?,?,?,?,?,?,?,?)", vals + (file_id,)).lastrowid
-            else:
-                lecture_id = lec["id"]
-                removed = cat.delete_lecture_content(lecture_id)
-                c.execute("UPDATE lectures SET course_id=?, title=?, kind=?, duration=?, width=?, height=?, "
-                          "has_audio=?, pages=? WHERE id=?", vals + (lecture_id,))
-            added = {}
-            for seg, vec in zip(ex.segments, seg_vecs):
-                sid = c.execute(
-                    "INSERT INTO segments(lecture_id, start_s, end_s, page, speech, slide_text, embedding) "
-                    "VALUES(?,?,?,?,?,?,?)",
-                    (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec))).lastrowid
-                c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, seg.text))
-                if vec is not None:
-                    added[sid] = vec
-            for sent, vec in zip(ex.sentences, sent_vecs):
-                sid = c.execute("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding) VALUES(?,?,?,?,?)",
-                                (lecture_id, sent.start, sent.end, sent.text, to_blob(vec))).lastrowid
-                c.executemany("INSERT INTO words(sentence_id, start_s, end_s, word) VALUES(?,?,?,?)",
-                              [(sid, w.start, w.end, w.text) for w in sent.words])
-            for sl, vec in zip(ex.slides, slide_vecs):
-                slide_id = c.execute(
-                    "INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, same_as, "
-                    "image, embedding) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                    (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
-                     sl.index + 1 if ex.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
-                     to_blob(vec) if sl.text else None)).lastrowid
-                if sl.visual is not None:
-                    kp, desc = sl.visual.to_blobs()
-                    c.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
-                              (slide_id, kp, desc, sl.visual.width, sl.visual.height))
-            cat.set_stamps(self.models.stamps())
-            cat.bump_generation()
-        return removed, added

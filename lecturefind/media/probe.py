@@ -6,7 +6,7 @@ import os
 import av
 
 from ..errors import MediaError
-from ..values import Probe
+from ..records import Probe
 
 
 def probe(path: str) -> Probe:

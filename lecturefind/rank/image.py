@@ -1,14 +1,14 @@
-"""Image queries: verified visual matches fused with the text path fed by OCR of the photo (and any typed text)."""
+"""Image queries: verified visual matches (slides on screen) fused with the text path's moments."""
 from __future__ import annotations
 
 import math
 from typing import Optional
 
-from ..query_inputs import load_image
-from ..values import Moment
-from ..visual.features import QUERY_SIDE, extract
+from ..index.catalog import Catalog
+from ..records import Moment
+from .results import make_moment, mark_confidence
+from .retrievers import Ranked
 
-CONFIDENT = 0.5
 DECISIVE = 60.0   # verified strength beyond which OCR of the photo cannot change the answer
 TEXT_WEIGHT_TYPED = 0.5    # share of typed text in the score of a visual match (equal say)
 TEXT_WEIGHT_OCR = 0.2      # share of text read off the photo
@@ -21,42 +21,42 @@ def visual_confidence(strength: float) -> float:
     return 1.0 / (1.0 + math.exp(-(strength - 20.0) / 8.0))
 
 
-def _visual_moments(searcher, hits, course: Optional[str]) -> tuple[list[Moment], list[int]]:
+def is_decisive(catalog: Catalog, hits: list[Ranked]) -> bool:
+    """One strong match with no rival other than its own linked twin (the same slide as a handout page):
+    the geometry settles the answer and reading the photo's text cannot change it."""
+    if not hits or hits[0].score < DECISIVE or hits[0].slide_id is None:
+        return False
+    twins = catalog.linked_slides(hits[0].slide_id)
+    rivals = [h for h in hits[1:] if h.slide_id not in twins]
+    return not rivals or rivals[0].score < 0.5 * hits[0].score
+
+
+def visual_moments(catalog: Catalog, hits: list[Ranked], course: Optional[str]) -> tuple[list[Moment], list[int]]:
     """Moments for verified hits, and for each its twin group (linked page and video slide share one)."""
-    cat = searcher.catalog
     out: list[Moment] = []
-    best = max((h.strength for h in hits), default=1.0) or 1.0
-    strength = {h.slide_id: h.strength for h in hits}
-    for h in hits:            # a slide and its linked twin (page ↔ video slide) are one answer: same evidence
-        for twin in _linked_group(searcher, h.slide_id):
+    best = max((h.score for h in hits), default=1.0) or 1.0
+    strength = {h.slide_id: h.score for h in hits}
+    groups_of = {h.slide_id: catalog.linked_slides(h.slide_id) for h in hits if h.slide_id is not None}
+    for sid, group in groups_of.items():   # a slide and its linked twin are one answer: same evidence
+        for twin in group:
             if twin in strength:
-                strength[h.slide_id] = max(strength[h.slide_id], strength[twin])
+                strength[sid] = max(strength[sid], strength[twin])
     groups: list[int] = []
-    for hit in hits:
-        group = min(_linked_group(searcher, hit.slide_id))
-        r = cat.one("SELECT s.*, l.kind, l.title, c.name AS course, f.path FROM slides s "
-                    "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
-                    "JOIN files f ON f.id = l.file_id WHERE s.id = ?", (hit.slide_id,))
+    for sid, group in groups_of.items():
+        r = catalog.slide(sid)
         if r is None or (course and r["course"] != course):
             continue
         # absolute evidence × evidence relative to the best match (a deck's shared template gives other
         # slides a few dozen inliers: they must not look as certain as the slide in the photo)
-        st = strength[hit.slide_id]
+        st = strength[sid]
         conf = visual_confidence(st) * min(1.0, st / best) ** 0.5
-        snippet = " ".join((r["text"] or "").split())[:240]
         if r["kind"] == "pdf":
-            out.append(Moment(file=r["path"], lecture=r["title"], lecture_id=r["lecture_id"], course=r["course"],
-                              kind="pdf", start_s=None, end_s=None, page=r["page"], score=conf, snippet=snippet,
-                              url=f"/pdf/{r['lecture_id']}?page={r['page']}"))
-            groups.append(group)
+            out.append(make_moment(r, score=conf, text=r["text"], page=r["page"]))
+            groups.append(min(group))
             continue
-        occ = cat.q("SELECT start_s, end_s FROM slides WHERE lecture_id=? AND (idx=? OR same_as=?) ORDER BY start_s",
-                    (r["lecture_id"], r["idx"], r["idx"]))
-        for o in occ:
-            out.append(Moment(file=r["path"], lecture=r["title"], lecture_id=r["lecture_id"], course=r["course"],
-                              kind=r["kind"], start_s=round(o["start_s"], 2), end_s=round(o["end_s"], 2), page=None,
-                              score=conf, snippet=snippet, url=f"/watch/{r['lecture_id']}?t={int(o['start_s'])}"))
-            groups.append(group)
+        for o in catalog.slide_occurrences(sid):
+            out.append(make_moment(r, score=conf, text=r["text"], start=o["start_s"], end=o["end_s"]))
+            groups.append(min(group))
     return out, groups
 
 
@@ -66,34 +66,6 @@ def _same_place(a: Moment, b: Moment) -> bool:
     if a.kind == "pdf" or b.kind == "pdf":
         return a.page == b.page
     return a.start_s < b.end_s and b.start_s < a.end_s
-
-
-def _linked_group(searcher, slide_id: int) -> set[int]:
-    """A slide and the PDF pages / video slides linked to it: one answer shown twice."""
-    rows = searcher.catalog.q("SELECT page_slide_id, video_slide_id FROM links WHERE page_slide_id=? OR video_slide_id=?",
-                              (slide_id, slide_id))
-    return {slide_id} | {r[0] for r in rows} | {r[1] for r in rows}
-
-
-def search_image(searcher, path: str, text: str = "", k: int = 10, course: Optional[str] = None,
-                 extra_rankings: Optional[list[list[int]]] = None) -> list[Moment]:
-    img = load_image(path)
-    feats = extract(img, crop=True, max_side=QUERY_SIDE)
-    hits = searcher.visual.match(feats)
-    # OCR of the photo feeds the text path; skipped when geometry already settles it and nothing was typed:
-    # one strong match with no rival other than its own linked twin (the same slide as a handout page)
-    decisive = False
-    if hits and hits[0].strength >= DECISIVE:
-        twins = _linked_group(searcher, hits[0].slide_id)
-        rivals = [h for h in hits[1:] if h.slide_id not in twins]
-        decisive = not rivals or rivals[0].strength < 0.5 * hits[0].strength
-    # typed words say which part of the picture is meant: they alone drive the text path; otherwise
-    # the text read off the photo does, unless the geometry is decisive
-    query = text or ("" if decisive else searcher.models.ocr.read(_for_ocr(img)))
-    textual = searcher.search_text(query, k=30, course=course, extra_rankings=extra_rankings) \
-        if (query or extra_rankings) else []
-    visual, groups = _visual_moments(searcher, hits, course)
-    return fuse(visual, textual, typed=bool(text), k=k, groups=groups)
 
 
 def fuse(visual: list[Moment], textual: list[Moment], typed: bool, k: int,
@@ -126,12 +98,11 @@ def fuse(visual: list[Moment], textual: list[Moment], typed: bool, k: int,
             fused.append(t)
     # on a tie the lecture moment comes before its handout page
     fused.sort(key=lambda m: (-round(m.score, 3), m.kind == "pdf"))
-    for m in fused:
-        m.confident = m.score >= CONFIDENT
-    return fused[:k]
+    return mark_confidence(fused)[:k]
 
 
-def _for_ocr(img, max_side: int = 1280):
+def for_ocr(img, max_side: int = 1280):
+    """The photo at most `max_side` pixels wide or high, for reading its text."""
     import cv2
 
     h, w = img.shape[:2]

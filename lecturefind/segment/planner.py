@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bisect
 
-from ..values import Span
+from ..records import Span
 
 
 def _nearest(points: list[float], t: float, within: float, lo: float, hi: float) -> float | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..values import Slide
+from ..records import Slide
 
 
 def is_black(gray: np.ndarray) -> bool:

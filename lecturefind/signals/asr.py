@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from ..values import Sentence, Word
+from ..records import Sentence, Word
 
 SAMPLE_RATE = 16000
 _END = re.compile(r"[.!?]['\")\]]?$")

@@ -9,6 +9,7 @@ import faiss
 import numpy as np
 
 from ..index.catalog import Catalog
+from ..index.vectors import fp16_flat
 from .features import Features, Match, verify
 
 VOTE_RATIO = 0.85        # Lowe ratio between the best slide and the next-best other slide
@@ -49,10 +50,7 @@ class VisualIndex:
         gen = self.catalog.generation
         if gen == self.generation and self.index is not None:
             return
-        marks = ",".join("?" * len(self.kinds))
-        rows = self.catalog.q("SELECT v.slide_id, v.keypoints, v.descriptors, v.width, v.height FROM visual v "
-                              "JOIN slides s ON s.id = v.slide_id JOIN lectures l ON l.id = s.lecture_id "
-                              f"WHERE l.kind IN ({marks})", self.kinds)
+        rows = self.catalog.visual_features(self.kinds)
         feats, roots, owners = {}, [], []
         for r in rows:
             f = Features.from_blobs(r["keypoints"], r["descriptors"], r["width"], r["height"])
@@ -63,9 +61,7 @@ class VisualIndex:
             self._roots[r["slide_id"]] = root
             roots.append(root[:self.per_slide])
             owners.append(np.full(len(roots[-1]), r["slide_id"], np.int64))
-        # fp16 codes: exhaustive and exact enough for voting, ~3x faster than float32
-        index = faiss.IndexScalarQuantizer(128, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-        index.train(np.zeros((1, 128), np.float32))
+        index = fp16_flat(128)     # exhaustive and exact enough for voting
         if roots:
             index.add(np.ascontiguousarray(np.concatenate(roots), dtype=np.float32))
         self.index, self._features = index, feats

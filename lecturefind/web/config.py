@@ -17,6 +17,7 @@ import os
 import re
 
 from ..config import default_index_dir
+from ..formats import Limits
 
 log = logging.getLogger("lecturefind.web")
 
@@ -25,16 +26,13 @@ MAX_K = 50
 _ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$")
 
 
-def _mb(name: str, default: float) -> int:
-    return int(float(os.environ.get(name) or default) * 1024 * 1024)
-
-
 def config_from_env() -> dict:
+    limits = Limits.from_env()     # the same upload limits as any query input
     return {
         "INDEX": default_index_dir(),
         "EMBED_ORIGINS": os.environ.get("LECTUREFIND_EMBED_ORIGINS", ""),
-        "MAX_IMAGE_BYTES": _mb("LECTUREFIND_MAX_IMAGE_MB", 10),
-        "MAX_AUDIO_BYTES": _mb("LECTUREFIND_MAX_AUDIO_MB", 25),
+        "MAX_IMAGE_BYTES": limits.image_bytes,
+        "MAX_AUDIO_BYTES": limits.audio_bytes,
         "RATE_LIMIT": os.environ.get("LECTUREFIND_RATE_LIMIT", "30/60"),
         "TRUST_PROXY": int(os.environ.get("LECTUREFIND_TRUST_PROXY") or 0),
         "JSON_SORT_KEYS": False,

@@ -5,12 +5,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from flask import current_app, request
+from flask import request
 from werkzeug.exceptions import BadRequest
 
 from ..errors import LectureFindError
 from .config import MAX_K, MAX_QUERY_CHARS
 from .security import check_rate, clean_message, saved_uploads
+from .store import current_store
 
 
 @dataclass
@@ -51,7 +52,7 @@ def has_upload(kind: str) -> bool:
 def run_search(source, allow_uploads: bool = False) -> SearchRun:
     """Search with the request's parameters (and uploads); an unanswerable query is a 400 with a readable message."""
     run = read_params(source)
-    store = current_app.extensions["lecturefind"]
+    store = current_store()
     uploads = allow_uploads and (has_upload("image") or has_upload("audio"))
     if not run.text and not uploads:
         return run

@@ -6,11 +6,13 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from functools import wraps
 from typing import Optional
 
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
+
+from .. import formats
+from ..formats import Limits
 
 BASE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
             "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
@@ -84,14 +86,6 @@ def check_rate() -> None:
         raise TooManyRequests(wait)
 
 
-def rate_limited(view):
-    @wraps(view)
-    def wrapper(*a, **kw):
-        check_rate()
-        return view(*a, **kw)
-    return wrapper
-
-
 # -- uploads --------------------------------------------------------------------------------------
 class UploadError(HTTPException):
     code = 415
@@ -101,64 +95,32 @@ class UploadTooLarge(HTTPException):
     code = 413
 
 
-IMAGE_HELP = "JPEG, PNG, WebP, GIF or BMP"
-AUDIO_HELP = "WAV, MP3, M4A, FLAC, OGG or WebM"
-
-
-def sniff_image(head: bytes) -> Optional[str]:
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return ".png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return ".jpg"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return ".gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return ".webp"
-    if head[:2] == b"BM" and len(head) >= 26:
-        return ".bmp"
-    return None
-
-
-def sniff_audio(head: bytes) -> Optional[str]:
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return ".wav"
-    if head[:4] == b"fLaC":
-        return ".flac"
-    if head[:4] == b"OggS":
-        return ".ogg"
-    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0):
-        return ".mp3"
-    if head[4:8] == b"ftyp":
-        return ".m4a"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return ".webm"
-    return None
-
-
 def _check_image(path: str) -> None:
+    """Decode-check an uploaded image against the same limits as any query image (formats.Limits)."""
     from PIL import Image
 
+    limit = Limits.from_env().image_pixels
     try:
         with Image.open(path) as im:
             w, h = im.size
-            if w * h > 60_000_000:
-                raise UploadError(description="The image is too large (more than 60 megapixels).")
+            if w * h > limit:
+                raise UploadError(description=f"The image is too large (more than {limit // 1_000_000} megapixels).")
             im.verify()
     except UploadError:
         raise
     except Exception:
-        raise UploadError(description=f"The uploaded image could not be read; use {IMAGE_HELP}.")
+        raise UploadError(description=f"The uploaded image could not be read; use {formats.names('image', 'query')}.")
 
 
 def _save(storage, kind: str, limit: int) -> Optional[str]:
-    head = storage.stream.read(32)
+    head = storage.stream.read(32)   # enough for every magic number in formats.py
     if not head:
         return None
-    ext = sniff_image(head) if kind == "image" else sniff_audio(head)
-    if ext is None:
-        what = f"an image ({IMAGE_HELP})" if kind == "image" else f"an audio recording ({AUDIO_HELP})"
-        raise UploadError(description=f"The uploaded {kind} file is not {what}.")
-    fd, path = tempfile.mkstemp(prefix=f"lecturefind-{kind}-", suffix=ext)
+    fmt = formats.sniff(head, kind)
+    if fmt is None:
+        what = "an image" if kind == "image" else "an audio recording"
+        raise UploadError(description=f"The uploaded {kind} file is not {what} ({formats.names(kind, 'query')}).")
+    fd, path = tempfile.mkstemp(prefix=f"lecturefind-{kind}-", suffix=fmt.ext)
     size = len(head)
     try:
         with os.fdopen(fd, "wb") as out:

@@ -1,8 +1,11 @@
-"""One Searcher per app (models loaded once, searches serialised by a lock) and per-thread catalog readers."""
+"""The app's hold on its index: one Searcher (models loaded once, searches serialised by a lock) and
+per-thread read-only catalog connections for the pages."""
 from __future__ import annotations
 
 import threading
 from typing import Optional
+
+from flask import current_app
 
 from ..index.catalog import Catalog
 
@@ -37,9 +40,7 @@ class Store:
     def warm(self) -> None:
         """Open the index and load the text model now rather than on the first request."""
         with self._lock:
-            s = self._get_searcher()
-            s.models.embedder.query("warm up")
-            s.vectors.load(s.catalog)
+            self._get_searcher().warm()
 
     def catalog(self) -> Catalog:
         """A read-only catalog connection private to the calling thread."""
@@ -51,3 +52,8 @@ class Store:
                 raise IndexMissing(str(e)) from e
             self._local.catalog = cat
         return cat
+
+
+def current_store() -> Store:
+    """The Store of the app handling this request."""
+    return current_app.extensions["lecturefind"]

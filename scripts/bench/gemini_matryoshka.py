@@ -5,7 +5,7 @@
    like a Matryoshka embedding, so the first dims carry the most signal).
 2. Requests per minute of lecture, bytes sent per clip / per PDF page, and re-ingest requests for the sample
    course, ingested with `--backend gemini` semantics against the local fake server
-   (lecturefind/gemini/fake_server.py, the same fake the tests use).
+   (testing/gemini_fake.py, the same fake the tests use).
 
     .venv/bin/python scripts/bench/gemini_matryoshka.py [--n 100000] [--queries 200] [--skip-ingest]
 """
@@ -78,7 +78,7 @@ def bench_search(n: int, nq: int, d: int = 3072, clusters: int = 0) -> None:
 
 def bench_ingest() -> None:
     from lecturefind.gemini.config import GeminiConfig
-    from lecturefind.gemini.fake_server import FakeGemini, b64decode_any
+    from testing.gemini_fake import FakeGemini, b64decode_any
     from lecturefind.gemini.indexer import GeminiIndexer
     from lecturefind.ingest.pipeline import Ingestor
 

@@ -61,11 +61,11 @@ def main() -> None:
     cv2.setNumThreads(args.cores)
     import test_image_query as tq        # the distortions, sources and hit rule shared with the tests
 
-    from lecturefind.models import Models
+    from lecturefind.ml_models import MLModels
     from lecturefind.rank.searcher import Searcher
 
     t_start = time.perf_counter()
-    models = Models()
+    models = MLModels()
     index = ensure_index(args.index, models)
     searcher = Searcher(index, models=models)
 

@@ -29,7 +29,7 @@ def main() -> None:
 
     from lecturefind.config import IngestConfig
     from lecturefind.ingest.pipeline import Ingestor
-    from lecturefind.models import Models
+    from lecturefind.ml_models import MLModels
 
     cfg = IngestConfig.from_env()
     if args.window:
@@ -40,7 +40,7 @@ def main() -> None:
     index_dir = args.index or (tmp := tempfile.mkdtemp(prefix="lf-bench-ingest-"))
     try:
         t0 = time.perf_counter()
-        models = Models()
+        models = MLModels()
         _ = models.asr, models.ocr, models.embedder
         load_s = time.perf_counter() - t0
         ing = Ingestor(index_dir, cfg, models=models, log=lambda line: print(line, file=sys.stderr))

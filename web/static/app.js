@@ -5,11 +5,12 @@
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
   var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
 
-  function mmss(t) {
+  // the clock format of lecturefind/timecode.py: m:ss, h:mm:ss from an hour on
+  function clock(t) {
     t = Math.max(0, Math.floor(t));
     var h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    return h ? h + ":" + pad(m) + ":" + pad(s) : pad(m) + ":" + pad(s);
+    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
   }
 
   function typing(e) {
@@ -191,7 +192,7 @@
     });
     video.addEventListener("playing", function () {
       wrap.classList.remove("needs-click");
-      document.title = document.title.replace(/ at [0-9:]+/, " at " + mmss(video.currentTime));
+      document.title = document.title.replace(/ at [0-9:]+/, " at " + clock(video.currentTime));
     });
   }
 

@@ -5,9 +5,10 @@ import os
 
 from flask import Blueprint, abort, jsonify, request
 
+from ...urls import URLS
 from ..openapi import openapi_document
-from ..pages import store
 from ..searching import run_search
+from ..store import current_store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -47,9 +48,8 @@ def lecture_json(lec) -> dict:
     d = {"id": lec["id"], "title": lec["title"], "course": lec["course"], "kind": kind,
          "file": os.path.basename(lec["path"] or ""),
          "duration_s": round(float(lec["duration"]), 2) if lec["duration"] is not None else None,
-         "pages": lec["pages"], "url": f"/pdf/{lec['id']}?page=1" if kind == "pdf" else f"/watch/{lec['id']}?t=0",
-         "media_url": f"/media/{lec['id']}",
-         "captions_url": None if kind == "pdf" else f"/captions/{lec['id']}.vtt"}
+         "pages": lec["pages"], "url": URLS.moment(kind, lec["id"]), "media_url": URLS.media(lec["id"]),
+         "captions_url": None if kind == "pdf" else URLS.captions(lec["id"])}
     if "n_segments" in lec.keys():
         d["n_segments"] = lec["n_segments"]
     return d
@@ -58,27 +58,24 @@ def lecture_json(lec) -> dict:
 @bp.get("/lectures")
 def lectures():
     course = (request.args.get("course") or "").strip() or None
-    cat = store().catalog()
+    cat = current_store().catalog()
     return jsonify({"lectures": [lecture_json(lec) for lec in cat.lectures(course=course)]})
 
 
 @bp.get("/lectures/<int:lecture_id>")
 def lecture(lecture_id: int):
-    cat = store().catalog()
+    cat = current_store().catalog()
     lec = cat.lecture(lecture_id)
     if lec is None:
         abort(404)
     d = lecture_json(lec)
-    d["n_segments"] = cat.one("SELECT COUNT(*) FROM segments WHERE lecture_id = ?", (lecture_id,))[0]
-    slides = cat.q("SELECT id, idx, start_s, end_s, page, text, image FROM slides WHERE lecture_id = ? "
-                   "ORDER BY COALESCE(page, 0), start_s", (lecture_id,))
+    d["n_segments"] = cat.segment_count(lecture_id)
     d["slides"] = [{"index": s["idx"], "start_s": None if lec["kind"] == "pdf" else round(s["start_s"], 2),
                     "end_s": None if lec["kind"] == "pdf" else round(s["end_s"], 2), "page": s["page"],
-                    "text": s["text"] or "", "thumbnail_url": f"/thumb/{s['id']}.jpg" if s["image"] else None}
-                   for s in slides]
+                    "text": s["text"] or "", "thumbnail_url": URLS.thumb(s["id"]) if s["image"] else None}
+                   for s in cat.slides(lecture_id)]
     d["transcript"] = [{"start_s": round(r["start_s"], 2), "end_s": round(r["end_s"], 2), "text": r["text"]}
-                       for r in cat.q("SELECT start_s, end_s, text FROM sentences WHERE lecture_id = ? "
-                                      "ORDER BY start_s", (lecture_id,))]
+                       for r in cat.sentences(lecture_id)]
     return jsonify(d)
 
 

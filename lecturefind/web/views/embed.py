@@ -1,7 +1,9 @@
 """`/embed...`: the compact UI for LMS iframes; these routes allow the configured LMS origins as frame ancestors."""
 from flask import Blueprint
 
-from ..pages import pdf_page, search_page, watch_page
+from .pdf import pdf_page
+from .search import search_page
+from .watch import watch_page
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 

@@ -6,7 +6,9 @@ import re
 
 from flask import Blueprint, Response, abort, send_file
 
-from ..pages import media_mime, store
+from ... import formats
+from ...timecode import Timecode
+from ..store import current_store
 
 bp = Blueprint("media", __name__)
 _KEYFRAME = re.compile(r"^[A-Za-z0-9_-]+\.(jpg|jpeg|png|webp)$")
@@ -15,48 +17,37 @@ _KEYFRAME = re.compile(r"^[A-Za-z0-9_-]+\.(jpg|jpeg|png|webp)$")
 @bp.route("/media/<int:lecture_id>")
 def media(lecture_id: int):
     """The lecture's source file with Range (206), ETag and Last-Modified, for seeking in <video>."""
-    lec = store().catalog().lecture(lecture_id)
+    lec = current_store().catalog().lecture(lecture_id)
     if lec is None or not lec["path"] or not os.path.isfile(lec["path"]):
         abort(404)
-    return send_file(lec["path"], mimetype=media_mime(lec["path"]), conditional=True, etag=True, max_age=3600,
+    return send_file(lec["path"], mimetype=formats.mime(lec["path"]), conditional=True, etag=True, max_age=3600,
                      download_name=os.path.basename(lec["path"]), as_attachment=False)
 
 
 @bp.route("/thumb/<int:slide_id>.jpg")
 def thumb(slide_id: int):
     """A keyframe (video slide) or page render (PDF) from <index>/keyframes/, by slide id."""
-    st = store()
-    row = st.catalog().one("SELECT image FROM slides WHERE id = ?", (slide_id,))
-    if row is None or not row["image"] or not _KEYFRAME.match(row["image"]):
+    st = current_store()
+    name = st.catalog().slide_image(slide_id)
+    if not name or not _KEYFRAME.match(name):
         abort(404)
     base = os.path.realpath(os.path.join(st.index_dir, "keyframes"))
-    path = os.path.realpath(os.path.join(base, row["image"]))
+    path = os.path.realpath(os.path.join(base, name))
     if os.path.dirname(path) != base or not os.path.isfile(path):
         abort(404)
-    ext = os.path.splitext(path)[1].lower()
-    mime = {".png": "image/png", ".webp": "image/webp"}.get(ext, "image/jpeg")
-    return send_file(path, mimetype=mime, conditional=True, etag=True, max_age=86400)
+    return send_file(path, mimetype=formats.mime(path), conditional=True, etag=True, max_age=86400)
 
 
 def vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def vtt_ts(t: float) -> str:
-    ms = int(round(max(0.0, t) * 1000))
-    h, ms = divmod(ms, 3600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
-
-
 def caption_cues(cat, lecture_id: int, max_chars: int = 84, max_s: float = 6.0) -> list[tuple[float, float, str]]:
     """Cues of at most two short lines / 6 s, cut at word boundaries inside each transcript sentence."""
     cues = []
-    sentences = cat.q("SELECT id, start_s, end_s, text FROM sentences WHERE lecture_id = ? ORDER BY start_s",
-                      (lecture_id,))
-    for s in sentences:
-        words = cat.q("SELECT start_s, end_s, word FROM words WHERE sentence_id = ? ORDER BY start_s", (s["id"],))
+    words_of = cat.words(lecture_id)
+    for s in cat.sentences(lecture_id):
+        words = words_of.get(s["id"], [])
         if not words:
             if (s["text"] or "").strip():
                 cues.append((s["start_s"], s["end_s"], " ".join(s["text"].split())))
@@ -96,13 +87,13 @@ def _wrap(text: str, width: int = 42) -> str:
 @bp.route("/captions/<int:lecture_id>.vtt")
 def captions(lecture_id: int):
     """WebVTT captions built from the transcript's words (sentences when a sentence has no word timings)."""
-    cat = store().catalog()
+    cat = current_store().catalog()
     lec = cat.lecture(lecture_id)
     if lec is None or lec["kind"] == "pdf":
         abort(404)
     lines = ["WEBVTT", ""]
     for n, (a, b, text) in enumerate(caption_cues(cat, lecture_id), 1):
-        lines += [str(n), f"{vtt_ts(a)} --> {vtt_ts(b)}", vtt_escape(_wrap(text)), ""]
+        lines += [str(n), f"{Timecode(a).vtt()} --> {Timecode(b).vtt()}", vtt_escape(_wrap(text)), ""]
     resp = Response("\n".join(lines), mimetype="text/vtt")
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp

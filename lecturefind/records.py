@@ -1,34 +1,8 @@
-"""Value types that travel between pipeline stages."""
+"""Records that travel between stages: probe results, transcript, slides, segments, and result moments."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Optional
-
-VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".m4v"}
-AUDIO_EXTS = {".wav", ".mp3", ".m4a", ".flac"}
-PDF_EXTS = {".pdf"}
-
-
-def media_kind(path: str) -> Optional[str]:
-    """'video' | 'audio' | 'pdf' from a file name, or None when unsupported."""
-    import os
-
-    ext = os.path.splitext(path)[1].lower()
-    if ext in VIDEO_EXTS:
-        return "video"
-    if ext in AUDIO_EXTS:
-        return "audio"
-    if ext in PDF_EXTS:
-        return "pdf"
-    return None
-
-
-def fmt_ts(seconds: float) -> str:
-    """Seconds as m:ss (or h:mm:ss)."""
-    s = int(max(0.0, seconds))
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 @dataclass(frozen=True)

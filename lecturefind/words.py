@@ -1,8 +1,13 @@
-"""Tokens for lexical matching and FTS5 queries."""
+"""Words: tokens, stems and the one rule for "this word matches that query word".
+
+Scoring (lexical coverage of an anchor) and highlighting (the <mark>ed words of a snippet) both use
+`word_matches`, so the highlighted words are exactly the words that counted.
+"""
 from __future__ import annotations
 
 import functools
 import re
+from typing import Iterable
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between both
@@ -36,18 +41,32 @@ def stems(text: str) -> frozenset[str]:
     return frozenset(stem(t) for t in tokens(text))
 
 
-def coverage(query_stems: set[str], text: str) -> float:
-    """Share of the query's content stems that occur in text (prefix match for longer stems)."""
+def word_matches(query_stem: str, stem_: str) -> bool:
+    """A text word (stemmed) matches a query word (stemmed).
+
+    Equal stems match; a longer word with the query stem as prefix (eigenvalue → eigenvalues) matches when
+    the query stem has ≥ 5 letters; a shorter word that is a prefix of the query word matches only with
+    ≥ 7 letters of its own (start ⊄ starter, but eigenvect ⊂ eigenvector).
+    """
+    if query_stem == stem_:
+        return True
+    return len(query_stem) >= 5 and (stem_.startswith(query_stem) or (len(stem_) >= 7 and query_stem.startswith(stem_)))
+
+
+def coverage(query_stems: Iterable[str], text: str) -> float:
+    """Share of the query's content stems that some word of `text` matches."""
+    query_stems = list(query_stems)
     if not query_stems:
         return 0.0
     have = stems(text)
-    hits = 0
-    for q in query_stems:
-        # a longer word with the query stem as prefix (eigenvalue → eigenvalues) counts; a short word that is
-        # only a prefix of the query word (start ⊂ starter) is too weak a match to count
-        if q in have or (len(q) >= 5 and any(h.startswith(q) or (len(h) >= 7 and q.startswith(h)) for h in have)):
-            hits += 1
+    hits = sum(1 for q in query_stems if q in have or any(word_matches(q, h) for h in have))
     return hits / len(query_stems)
+
+
+def matches_any(word: str, query_stems: Iterable[str]) -> bool:
+    """A single (unstemmed) word of a text matches one of the query stems."""
+    w = stem(word.lower())
+    return any(word_matches(q, w) for q in query_stems)
 
 
 def fts_query(text: str) -> str:

@@ -5,7 +5,7 @@ import functools
 import threading
 
 
-class Models:
+class MLModels:
     """Lazy holder for the ASR, OCR and text-embedding models."""
 
     def __init__(self):
