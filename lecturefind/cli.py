@@ -29,7 +29,7 @@ class StageBars:
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.bars: dict = {}
-        self.current = None
+        self.current: Optional[str] = None
 
     def __call__(self, path: str, stage: str, done: float, total: float) -> None:
         if not self.enabled:
@@ -127,7 +127,7 @@ def search(text, k, course, as_json, batch, image, audio, index_dir) -> None:
         try:
             results = searcher.search(text=text, image=image, audio=audio, k=k, course=course)
         except LectureFindError as e:
-            raise click.ClickException(str(e))
+            raise click.ClickException(str(e)) from None
         _print_results(results, as_json)
     finally:
         searcher.close()
@@ -167,7 +167,7 @@ def status(index_dir, as_json, show_links) -> None:
     try:
         cat = Catalog(index_dir, readonly=True)
     except FileNotFoundError as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     if show_links:
         _print_links(cat, as_json)
         return
@@ -209,7 +209,7 @@ def serve(index_dir, host, port, threads) -> None:
     try:
         app.extensions["lecturefind"].warm()      # open the index and load the text model before the first request
     except IndexMissing as e:
-        raise click.ClickException(str(e))
+        raise click.ClickException(str(e)) from None
     click.echo(f"LectureFind on http://{host}:{port}/ (index {app.config['INDEX']})", err=True)
     waitress_serve(app, host=host, port=port, threads=threads, ident="LectureFind")
 

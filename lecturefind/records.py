@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .visual.features import Features
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Slide:
     text: str = ""
     same_as: Optional[int] = None  # index of an earlier identical slide whose OCR is reused
     image_path: Optional[str] = None
-    visual: object = None           # visual.features.Features of the keyframe / page render
+    visual: Optional["Features"] = None   # of the keyframe / page render
 
 
 @dataclass

@@ -499,7 +499,7 @@ def draw_vectors(c: Canvas):
 def draw_charpoly(c: Canvas):
     x0, y0, x1, y1 = 150, 170, 1190, 640   # plot area
     lam_min, lam_max, p_min, p_max = 0.0, 7.0, -3.0, 11.0
-    X = lambda l: x0 + (l - lam_min) / (lam_max - lam_min) * (x1 - x0)  # noqa: E731
+    X = lambda lam: x0 + (lam - lam_min) / (lam_max - lam_min) * (x1 - x0)  # noqa: E731
     Y = lambda p: y1 - (p - p_min) / (p_max - p_min) * (y1 - y0)        # noqa: E731
     # "raster" background: smooth colour field depending on sign/size of p
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(float)
@@ -526,8 +526,8 @@ def draw_charpoly(c: Canvas):
     c.text(x1 - 10, Y(0) - 16, "λ", 32, bold=True, fill=INK, align="r")
     c.text(x0 + 16, y0 + 40, "p(λ)", 32, bold=True, fill=INK)
     # curve
-    pts = [(X(l), Y(l * l - 7 * l + 10)) for l in np.linspace(lam_min, lam_max, 200)
-           if p_min <= l * l - 7 * l + 10 <= p_max]
+    pts = [(X(lam), Y(lam * lam - 7 * lam + 10)) for lam in np.linspace(lam_min, lam_max, 200)
+           if p_min <= lam * lam - 7 * lam + 10 <= p_max]
     c.line(pts, fill=BLUE, width=5)
     for r in (2, 5):
         c.circle((X(r), Y(0)), 13, fill=RED, outline=(255, 255, 255), width=3)
@@ -554,7 +554,7 @@ def draw_bus(c: Canvas):
     ax0, ax1, ay0, ay1 = 330, 830, 160, 225
     c.rect((ax0, ay0, ax1, ay1), fill=(253, 230, 205), outline=ACCENT, width=4, radius=12)
     c.text((ax0 + ax1) / 2, 205, "Arbiter", 34, bold=True, fill=(150, 70, 10), align="m")
-    for name, x in masters:
+    for _name, x in masters:
         ax = (ax0 + ax1) / 2 + (x - 450) * 0.75
         c.arrow((x - 28, 290), (ax - 28, ay1), fill=RED, width=3, head=14)
         c.arrow((ax + 28, ay1), (x + 28, 290), fill=GREEN, width=3, head=14)

@@ -221,7 +221,8 @@ class FakeGemini:
                 meta["state"] = "BATCH_STATE_SUCCEEDED"
                 meta["output"] = {"inlinedResponses": {"inlinedResponses": [
                     {"response": {"embedding": self.embed_one(r)}} for r in b["requests"]]}}
-            return 200, {}, {"name": f"batches/{m.group(2)}", "metadata": meta, "done": meta["state"] != "BATCH_STATE_RUNNING"}
+            return 200, {}, {"name": f"batches/{m.group(2)}", "metadata": meta,
+                             "done": meta["state"] != "BATCH_STATE_RUNNING"}
         return 404, {}, self.error(404, "NOT_FOUND", f"fake server has no {rec.method} {path}")
 
     def file_json(self, fid: str, state: str) -> dict:

@@ -9,6 +9,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+
 def perspective(img: np.ndarray, rng: np.random.Generator, amount: float = 0.08) -> np.ndarray:
     """Keystone/skew: each corner moved by up to ±amount of the width/height; dark grey where nothing maps."""
     h, w = img.shape[:2]

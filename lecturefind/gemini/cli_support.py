@@ -65,7 +65,7 @@ def for_ingest(paths, index_dir: str, ingest_cfg) -> list:
     try:
         cfg = GeminiConfig.from_env(dims=o.get("dims"), batch_api=bool(o.get("batch_api")))
     except GeminiError as e:
-        raise click.UsageError(str(e))
+        raise click.UsageError(str(e)) from None
     if o.get("dry_run"):
         from .indexer import estimate
 

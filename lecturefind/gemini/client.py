@@ -219,7 +219,7 @@ class GeminiEmbedder:
         if uniq:
             if loaders:
                 with ThreadPoolExecutor(max_workers=max(1, self.cfg.concurrency)) as ex:
-                    loaded = list(ex.map(lambda i: loaders[i]() if loaders[i] else items[i], uniq))
+                    loaded = list(ex.map(lambda i: (loaders[i] or (lambda: items[i]))(), uniq))
                 for i, it in zip(uniq, loaded):
                     items[i] = it
             for i in uniq:
@@ -291,7 +291,7 @@ class GeminiEmbedder:
     def _config(self, task: str):
         from google.genai import types
 
-        kw = {"output_dimensionality": self.cfg.dims}
+        kw: dict = {"output_dimensionality": self.cfg.dims}
         if not self.cfg.uses_task_prompts:
             kw["task_type"] = "RETRIEVAL_QUERY" if task == "query" else "RETRIEVAL_DOCUMENT"
         return types.EmbedContentConfig(**kw)
@@ -365,7 +365,8 @@ class GeminiEmbedder:
         from google.genai import types
 
         f = self._retrying(lambda: self.client.files.upload(
-            file=io.BytesIO(m.data), config=types.UploadFileConfig(mime_type=m.mime, display_name=m.label[:100] or None)),
+            file=io.BytesIO(m.data),
+            config=types.UploadFileConfig(mime_type=m.mime, display_name=m.label[:100] or None)),
             "file upload")
         with self._lock:
             self.usage.uploads += 1
@@ -378,7 +379,7 @@ class GeminiEmbedder:
             self.sleep(wait)
             wait = min(wait * 2, 5.0)
             name = f.name
-            f = self._retrying(lambda: self.client.files.get(name=name), "file status")
+            f = self._retrying(lambda name=name: self.client.files.get(name=name), "file status")
         if str(getattr(f.state, "value", f.state)) == "FAILED":
             raise GeminiError(f"the File API could not process {m.label}")
         return f

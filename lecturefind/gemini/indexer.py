@@ -122,11 +122,11 @@ class Estimate:
 def estimate(paths, index_dir: str, cfg: GeminiConfig, ingest_cfg=None) -> Estimate:
     """What `ingest --backend gemini` would send, from the catalog (known files) or a probe (new files)."""
     from ..config import IngestConfig
+    from ..formats import media_kind
+    from ..index.gemini_cache import VectorCache
     from ..ingest.pipeline import discover, sha256_file
     from ..media.probe import probe
     from ..segment.planner import plan_clips
-    from ..formats import media_kind
-    from ..index.gemini_cache import VectorCache
 
     ic = ingest_cfg or IngestConfig()
     est = Estimate()
@@ -175,7 +175,7 @@ def estimate(paths, index_dir: str, cfg: GeminiConfig, ingest_cfg=None) -> Estim
             others = len(todo) - len(vids)
             est.requests += (len(vids) + cfg.videos_per_call - 1) // cfg.videos_per_call
             est.requests += (others + cfg.max_contents_per_call - 1) // cfg.max_contents_per_call
-            for k, a, b, pg, au in todo:
+            for k, a, b, _page, au in todo:
                 dur = float(b) - float(a)
                 if k == "pdf":
                     m = Media("pdf", "application/pdf", b"", pages=1)
@@ -193,7 +193,7 @@ def estimate(paths, index_dir: str, cfg: GeminiConfig, ingest_cfg=None) -> Estim
             catalog.close()
         if cache is not None:
             cache.close()
-    p = cfg.prices
-    est.cost_usd = sum(n * getattr(p, m) for m, n in est.tokens.items()) / 1e6
-    est.cost_batch_usd = est.cost_usd * p.batch_discount
+    prices = cfg.prices
+    est.cost_usd = sum(n * getattr(prices, m) for m, n in est.tokens.items()) / 1e6
+    est.cost_batch_usd = est.cost_usd * prices.batch_discount
     return est

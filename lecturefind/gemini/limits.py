@@ -20,7 +20,8 @@ MAX_TEXT_TOKENS = 8192
 CHARS_PER_TOKEN = 4          # estimate used for truncation and the dry-run
 
 # what the model takes as it is (formats.py; others are re-encoded first), plus the aliases clients send
-MIME_TYPES = {kind: {f.mime for f in FORMATS if f.kind == kind and f.gemini} for kind in ("image", "video", "audio", "pdf")}
+MIME_TYPES = {kind: {f.mime for f in FORMATS if f.kind == kind and f.gemini}
+              for kind in ("image", "video", "audio", "pdf")}
 MIME_TYPES["audio"] |= {"audio/mp3", "audio/x-wav"}
 
 # tokens per input, for the estimate (video: 258 tokens per sampled frame at 1 fps + 32 per second of audio)

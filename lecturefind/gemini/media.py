@@ -12,6 +12,7 @@ from ..errors import MediaError
 from ..media.ffmpeg import ffmpeg_exe
 from .limits import Media
 
+
 def _run(stream, path: str) -> None:
     cmd = stream.global_args("-nostdin", "-v", "error", "-y").compile(cmd=ffmpeg_exe())
     proc = subprocess.run(cmd, capture_output=True)

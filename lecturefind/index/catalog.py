@@ -197,7 +197,7 @@ class Catalog:
 
     def course_id(self, name: str) -> int:
         self.conn.execute("INSERT OR IGNORE INTO courses(name) VALUES(?)", (name,))
-        return self.one("SELECT id FROM courses WHERE name = ?", (name,))[0]
+        return self.q("SELECT id FROM courses WHERE name = ?", (name,))[0][0]
 
     def course(self, course_id: int) -> Optional[sqlite3.Row]:
         return self.one("SELECT id, name FROM courses WHERE id = ?", (course_id,))
@@ -240,7 +240,8 @@ class Catalog:
             course_id = self.course_id(course)
             self.mark_links_dirty(course_id)     # committed with the file: a crash cannot lose it
             row = self.file_row(path)
-            file_id = row["id"] if row is not None else c.execute("INSERT INTO files(path) VALUES(?)", (path,)).lastrowid
+            file_id = row["id"] if row is not None else \
+                c.execute("INSERT INTO files(path) VALUES(?)", (path,)).lastrowid
             c.execute("UPDATE files SET sha256=?, size=?, mtime_ns=?, kind=?, state='done', error=NULL, "
                       "ingested_at=? WHERE id=?", (sha256, size, mtime_ns, content.kind, time.time(), file_id))
             lec = self.one("SELECT id FROM lectures WHERE file_id=?", (file_id,))
@@ -268,7 +269,7 @@ class Catalog:
                 "VALUES(?,?,?,?,?,?,?)",
                 (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec))).lastrowid
             c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, seg.text))
-            if vec is not None:
+            if vec is not None and sid is not None:
                 out.added[sid] = vec
         sent_vecs = content.sentence_vecs if content.sentence_vecs is not None else [None] * len(content.sentences)
         for sent, vec in zip(content.sentences, sent_vecs):
@@ -311,15 +312,15 @@ class Catalog:
     # -- segments: retrieval and refinement --------------------------------------------------------
     def segment_count(self, lecture_id: Optional[int] = None) -> int:
         if lecture_id is None:
-            return self.one("SELECT COUNT(*) FROM segments")[0]
-        return self.one("SELECT COUNT(*) FROM segments WHERE lecture_id = ?", (lecture_id,))[0]
+            return self.q("SELECT COUNT(*) FROM segments")[0][0]
+        return self.q("SELECT COUNT(*) FROM segments WHERE lecture_id = ?", (lecture_id,))[0][0]
 
     def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
         rows = self.q("SELECT id, embedding FROM segments WHERE embedding IS NOT NULL ORDER BY id")
         if not rows:
             return np.zeros((0,), np.int64), np.zeros((0, 0), np.float32)
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vecs = np.stack([from_blob(r[1]) for r in rows]).astype(np.float32)
+        vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]).astype(np.float32)
         return ids, vecs
 
     def term_doc_counts(self, terms: Iterable[str]) -> dict[str, int]:
@@ -332,7 +333,7 @@ class Catalog:
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.segments_vocab USING fts5vocab(main, segments_fts, row)")
             self._vocab_ready = True
         marks = ",".join("?" * len(terms))
-        return dict(self.q(f"SELECT term, doc FROM temp.segments_vocab WHERE term IN ({marks})", terms))
+        return {r[0]: r[1] for r in self.q(f"SELECT term, doc FROM temp.segments_vocab WHERE term IN ({marks})", terms)}
 
     def bm25(self, match: str, limit: int) -> list[int]:
         """Segment ids best first for an FTS5 MATCH expression."""

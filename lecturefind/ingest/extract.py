@@ -13,13 +13,14 @@ import numpy as np
 from ..config import IngestConfig
 from ..errors import MediaError
 from ..media import ffmpeg
+from ..media.pdf import read_pdf, render_pages
 from ..media.probe import probe
 from ..ml_models import MLModels
-from ..media.pdf import read_pdf, render_pages
+from ..records import Probe, Segment, Sentence, Slide
 from ..segment.planner import plan_clips
 from ..segment.slides import SlideChangeDetector
-from ..records import Probe, Segment, Sentence, Slide
-from ..visual.features import INDEX_SIDE, extract as visual_features
+from ..visual.features import INDEX_SIDE
+from ..visual.features import extract as visual_features
 
 Progress = Callable[[str, float, float], None]   # (stage, done, total)
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")

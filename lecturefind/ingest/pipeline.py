@@ -177,6 +177,8 @@ class Ingestor:
 
     def _one(self, rep: IngestReport, path: str, course: Optional[str]) -> None:
         kind = media_kind(path)
+        if kind is None:
+            raise MediaError(path, f"unsupported file type ({ingest_exts()})")
         st = os.stat(path)
         if st.st_size == 0:
             raise MediaError(path, "empty file (0 bytes)")

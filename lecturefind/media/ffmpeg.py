@@ -55,6 +55,7 @@ def sample_frames(path: str, fps: float, width: int, height: int) -> Iterator[tu
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errf)
     size = width * height
     i = 0
+    assert proc.stdout is not None
     try:
         while True:
             buf = proc.stdout.read(size)

@@ -44,6 +44,7 @@ def merge_hits(hits: list[Hit]) -> list[Hit]:
                 if h.page == m.page:
                     break
                 continue
+            assert h.start is not None and h.end is not None and m.start is not None and m.end is not None
             if h.start < m.end and m.start < h.end and abs(h.start - m.start) < 30.0:
                 break
         else:

@@ -65,6 +65,8 @@ def _same_place(a: Moment, b: Moment) -> bool:
         return False
     if a.kind == "pdf" or b.kind == "pdf":
         return a.page == b.page
+    if a.start_s is None or a.end_s is None or b.start_s is None or b.end_s is None:
+        return False
     return a.start_s < b.end_s and b.start_s < a.end_s
 
 

@@ -22,7 +22,7 @@ try:  # HEIC/HEIF photos from phones, when the wheel is installed
 
     pillow_heif.register_heif_opener()
 except Exception:  # pragma: no cover - optional
-    pillow_heif = None
+    pillow_heif = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

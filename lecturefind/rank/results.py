@@ -1,7 +1,7 @@
 """The one place a search result (`Moment`) is made: link, snippet, rounding and the confidence mark."""
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Any, Optional
 
 from ..records import Moment
 from ..urls import URLS
@@ -15,7 +15,7 @@ def snippet(text: Optional[str]) -> str:
     return " ".join((text or "").split())[:SNIPPET_CHARS]
 
 
-def make_moment(lecture: Mapping, *, score: float, text: Optional[str] = "", start: Optional[float] = None,
+def make_moment(lecture: Any, *, score: float, text: Optional[str] = "", start: Optional[float] = None,
                 end: Optional[float] = None, page: Optional[int] = None,
                 segment_id: Optional[int] = None) -> Moment:
     """A result in `lecture` (a catalog row with lecture_id, title, course, kind, path).

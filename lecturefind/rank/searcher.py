@@ -146,7 +146,7 @@ class Searcher:
                             page=r["page"] if r["kind"] == "pdf" else None))
         moments = []
         for h in merge_hits(hits)[:k]:
-            r, anchor = h.payload
+            r, anchor = h.payload   # type: ignore[misc]
             moments.append(make_moment(r, score=h.score, text=anchor.text or r["speech"] or r["slide_text"],
                                        start=h.start, end=h.end, page=r["page"], segment_id=r["id"]))
         return moments

@@ -47,7 +47,7 @@ class SlideChangeDetector:
         # The reference only moves when a frame differs from it, so a slow fade (each step too small to
         # count) still adds up to a change; a transition keeps its first change time while frames keep
         # differing less than min_slide_s apart, for at most max_transition_s.
-        if frame_distance(gray, self._ref) > self.threshold:
+        if self._ref is None or frame_distance(gray, self._ref) > self.threshold:
             moving = self._last_trigger is not None and t - self._last_trigger < self.min_slide_s
             self._last_trigger = t
             self._ref = gray
@@ -64,7 +64,7 @@ class SlideChangeDetector:
             return []
         bounds = [self._content_start] + self._changes + [max(duration, self._last_t)]
         out: list[Slide] = []
-        thumbs: list[np.ndarray] = []
+        thumbs: list[np.ndarray | None] = []
         frames_t = np.array([t for t, _ in self._frames])
         for i in range(len(bounds) - 1):
             start, end = bounds[i], bounds[i + 1]

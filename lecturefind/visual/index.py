@@ -78,6 +78,7 @@ class VisualIndex:
                   min_votes: float = 3.0) -> list[int]:
         with self._lock:
             self._load()
+            assert self.index is not None
             if self.index.ntotal == 0 or len(query.descriptors) == 0:
                 return []
             q = query.root()[:self.query_descriptors]

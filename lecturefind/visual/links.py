@@ -56,7 +56,7 @@ def _course_links(catalog: Catalog, vis: VisualIndex, pages_vis: VisualIndex, pa
                 slide_img = _image(catalog, hit.slide_id, crop=True)
                 if page_img is None or slide_img is None:
                     continue
-                if residual(page_img, slide_img, m.homography) > MAX_RESIDUAL:
+                if m.homography is None or residual(page_img, slide_img, m.homography) > MAX_RESIDUAL:
                     continue
                 out.append((pid, hit.slide_id, m.inliers, round(m.strength, 2)))
     return out

@@ -1,11 +1,12 @@
 """The web front end: search page, jump-to player, PDF pages, browsing, LMS embed and a JSON API.
 
 `create_app(config)` builds the Flask app (one Searcher per app); `lecturefind serve` runs it under waitress.
-Templates and static assets live in the top-level `web/` folder of the repository.
+Templates and static assets live in the top-level `web/` folder of the repository, installed as `lecturefind.webui`.
 """
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from typing import Optional
 
 from flask import Flask, g, request
@@ -13,9 +14,10 @@ from flask import Flask, g, request
 from .config import config_from_env, finalize_config
 from .store import Store
 
-
 PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-WEB_DIR = os.environ.get("LECTUREFIND_WEB_DIR") or os.path.normpath(os.path.join(PKG_DIR, "..", "..", "web"))
+# `web/` is mapped to the package `lecturefind.webui` (pyproject.toml), so wheels and editable installs both find it;
+# LECTUREFIND_WEB_DIR only overrides it (e.g. to try other templates).
+WEB_DIR = os.environ.get("LECTUREFIND_WEB_DIR") or str(files("lecturefind.webui"))
 
 
 def create_app(config: Optional[dict] = None) -> Flask:
@@ -49,7 +51,3 @@ def create_app(config: Optional[dict] = None) -> Flask:
         g.embed = request.blueprint == "embed"
 
     return app
-
-
-def store(app: Flask) -> Store:
-    return app.extensions["lecturefind"]

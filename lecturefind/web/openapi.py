@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 document of the JSON API (its schemas are checked against real responses in the tests)."""
 from __future__ import annotations
 
+from typing import Any
+
 from .config import MAX_K, MAX_QUERY_CHARS
 
 NUM_OR_NULL = {"type": ["number", "null"]}
@@ -52,7 +54,7 @@ SEARCH_RESPONSE = {
     },
 }
 
-LECTURE = {
+LECTURE: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
     "required": ["id", "title", "course", "kind", "file", "duration_s", "pages", "url", "media_url", "captions_url"],
     "properties": {

@@ -37,7 +37,7 @@ def read_params(source) -> SearchRun:
     try:
         k = int(raw_k)
     except ValueError:
-        raise BadRequest("k must be a whole number.")
+        raise BadRequest("k must be a whole number.") from None
     if not 1 <= k <= MAX_K:
         raise BadRequest(f"k must be between 1 and {MAX_K}.")
     course = (source.get("course") or "").strip() or None
@@ -72,6 +72,6 @@ def _search(store, run: SearchRun, paths: dict) -> SearchRun:
         run.results = store.search(text=run.text or None, image=paths["image"], audio=paths["audio"], k=run.k,
                                    course=run.course)
     except LectureFindError as e:
-        raise BadRequest(clean_message(str(e), paths) or "The query could not be answered.")
+        raise BadRequest(clean_message(str(e), paths) or "The query could not be answered.") from None
     run.took_ms = (time.perf_counter() - t0) * 1000
     return run

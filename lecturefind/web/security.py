@@ -109,7 +109,8 @@ def _check_image(path: str) -> None:
     except UploadError:
         raise
     except Exception:
-        raise UploadError(description=f"The uploaded image could not be read; use {formats.names('image', 'query')}.")
+        raise UploadError(
+            description=f"The uploaded image could not be read; use {formats.names('image', 'query')}.") from None
 
 
 def _save(storage, kind: str, limit: int) -> Optional[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
-from flask import current_app
+from flask import abort, current_app
 
 from ..index.catalog import Catalog
 
@@ -57,3 +57,10 @@ class Store:
 def current_store() -> Store:
     """The Store of the app handling this request."""
     return current_app.extensions["lecturefind"]
+
+
+def or_404(row):
+    """A catalog row, or the 404 page when the id names nothing."""
+    if row is None:
+        abort(404)
+    return row

@@ -78,9 +78,9 @@ def bench_search(n: int, nq: int, d: int = 3072, clusters: int = 0) -> None:
 
 def bench_ingest() -> None:
     from lecturefind.gemini.config import GeminiConfig
-    from testing.gemini_fake import FakeGemini, b64decode_any
     from lecturefind.gemini.indexer import GeminiIndexer
     from lecturefind.ingest.pipeline import Ingestor
+    from testing.gemini_fake import FakeGemini, b64decode_any
 
     sample = os.path.join(ROOT, "examples", "sample-course")
     fake = FakeGemini().start()
@@ -99,7 +99,7 @@ def bench_ingest() -> None:
 
             rep, secs = run()
             calls = fake.embed_calls()
-            clip_bytes, page_bytes, clip_s = [], [], []
+            clip_bytes, page_bytes = [], []
             for c in calls:
                 for r in c.json["requests"]:
                     for p in r["content"]["parts"]:

@@ -59,7 +59,7 @@ def main() -> None:
     import numpy as np
 
     cv2.setNumThreads(args.cores)
-    import test_image_query as tq        # the distortions, sources and hit rule shared with the tests
+    import test_image_query as tq  # the distortions, sources and hit rule shared with the tests
 
     from lecturefind.ml_models import MLModels
     from lecturefind.rank.searcher import Searcher

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ...index.catalog import Catalog
 from ...words import fts_query, tokens
 from ..query import Query
-from .base import CANDIDATES, Ranked
+from .base import CANDIDATES, Ranked, Reads
 
 PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
 MAX_TERMS = 6
@@ -13,7 +13,7 @@ MAX_DF = 0.05         # a word in more than this share of segments adds cost, no
 
 class LexicalRetriever:
     name = "lexical"
-    reads = "text"
+    reads: Reads = "text"
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog

@@ -4,12 +4,12 @@ from __future__ import annotations
 from ...index.catalog import Catalog
 from ...index.vectors import VectorStore
 from ..query import Query
-from .base import CANDIDATES, Ranked
+from .base import CANDIDATES, Ranked, Reads
 
 
 class VectorRetriever:
     name = "vector"
-    reads = "text"
+    reads: Reads = "text"
 
     def __init__(self, catalog: Catalog, store: VectorStore):
         self.catalog = catalog

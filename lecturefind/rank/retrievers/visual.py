@@ -7,14 +7,14 @@ from ...index.catalog import Catalog
 from ...visual.features import QUERY_SIDE, extract
 from ...visual.index import VisualIndex
 from ..query import Query
-from .base import CANDIDATES, Ranked
+from .base import CANDIDATES, Ranked, Reads
 
 
 class VisualRetriever:
     """Ranks the segments showing slides that match the photo; score = verified inlier strength."""
 
     name = "visual"
-    reads = "image"
+    reads: Reads = "image"
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog

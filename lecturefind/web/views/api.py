@@ -8,7 +8,7 @@ from flask import Blueprint, abort, jsonify, request
 from ...urls import URLS
 from ..openapi import openapi_document
 from ..searching import run_search
-from ..store import current_store
+from ..store import current_store, or_404
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -65,9 +65,7 @@ def lectures():
 @bp.get("/lectures/<int:lecture_id>")
 def lecture(lecture_id: int):
     cat = current_store().catalog()
-    lec = cat.lecture(lecture_id)
-    if lec is None:
-        abort(404)
+    lec = or_404(cat.lecture(lecture_id))
     d = lecture_json(lec)
     d["n_segments"] = cat.segment_count(lecture_id)
     d["slides"] = [{"index": s["idx"], "start_s": None if lec["kind"] == "pdf" else round(s["start_s"], 2),

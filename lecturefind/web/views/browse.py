@@ -1,11 +1,11 @@
 """Course and lecture browsing."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 
 from ...timecode import clock
 from ...urls import URLS, Urls
-from ..store import current_store
+from ..store import current_store, or_404
 
 bp = Blueprint("browse", __name__)
 
@@ -18,9 +18,7 @@ def courses():
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
     cat = current_store().catalog()
-    row = cat.course(course_id)
-    if row is None:
-        abort(404)
+    row = or_404(cat.course(course_id))
     lectures = cat.lectures(course=row["name"])
     return render_template("course.html", course=row, lectures=lectures)
 
@@ -28,9 +26,7 @@ def course(course_id: int):
 @bp.route("/lectures/<int:lecture_id>")
 def lecture(lecture_id: int):
     cat = current_store().catalog()
-    lec = cat.lecture(lecture_id)
-    if lec is None:
-        abort(404)
+    lec = or_404(cat.lecture(lecture_id))
     items = []
     for s in cat.slides(lecture_id):
         title = ((s["text"] or "").strip().splitlines() or [""])[0][:90]

@@ -52,16 +52,18 @@ def caption_cues(cat, lecture_id: int, max_chars: int = 84, max_s: float = 6.0) 
             if (s["text"] or "").strip():
                 cues.append((s["start_s"], s["end_s"], " ".join(s["text"].split())))
             continue
-        cur, c0, c1 = [], None, None
+        cur: list[str] = []
+        c0 = c1 = 0.0
+        started = False
         for w in words:
             token = (w["word"] or "").strip()
             if not token:
                 continue
             if cur and (len(" ".join(cur)) + 1 + len(token) > max_chars or w["end_s"] - c0 > max_s):
                 cues.append((c0, c1, " ".join(cur)))
-                cur, c0 = [], None
-            if c0 is None:
-                c0 = w["start_s"]
+                cur, started = [], False
+            if not started:
+                c0, started = w["start_s"], True
             cur.append(token)
             c1 = w["end_s"]
         if cur:
