@@ -1,6 +1,7 @@
 """Shared helpers for the ingest/search tests: index consistency checks, small real media, running the CLI."""
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -10,10 +11,56 @@ import faiss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "examples", "sample-course")
-LECTURE1 = os.path.join(SAMPLE, "lecture01_eigenvalues.mp4")
-LECTURE2 = os.path.join(SAMPLE, "lecture02_bus_arbitration.mp4")
-HANDOUT = os.path.join(SAMPLE, "handout_eigenvalues_and_arbitration.pdf")
 LECTUREFIND = os.path.join(os.path.dirname(sys.executable), "lecturefind")
+
+# -- what the sample course holds (examples/sample-course/ground_truth.json): expected answers come from here ----
+with open(os.path.join(SAMPLE, "ground_truth.json")) as _f:
+    GT = json.load(_f)
+VIDEOS = {v["file"]: v for v in GT["videos"]}
+(DECK,) = GT["pdfs"]                                      # the one handout
+PAGES = [p["page"] for p in DECK["pages"]]
+SAMPLE_FILES = [v["file"] for v in GT["videos"]] + [p["file"] for p in GT["pdfs"]]
+LECTURE1, LECTURE2 = (os.path.join(SAMPLE, v["file"]) for v in GT["videos"])   # eigenvalues, bus arbitration
+HANDOUT = os.path.join(SAMPLE, DECK["file"])
+
+
+def gt_slide(video: str, index: int) -> dict:
+    return VIDEOS[video]["slides"][index]
+
+
+def gt_slide_index(video: str, *, kind: str | None = None, title: str | None = None) -> int:
+    """The index of the one slide of `video` with that kind and/or title."""
+    (i,) = [s["index"] for s in VIDEOS[video]["slides"]
+            if (kind is None or s["kind"] == kind) and (title is None or s["title"] == title)]
+    return i
+
+
+def gt_question(phrase: str) -> dict:
+    """The one ground-truth question whose text contains `phrase`."""
+    (q,) = [q for q in GT["questions"] if phrase in q["text"]]
+    return q
+
+
+def gt_answer_slide(q: dict) -> dict:
+    """The slide a video question's answer span is."""
+    a = q["answer"]
+    (s,) = [s for s in VIDEOS[a["file"]]["slides"] if s["start_s"] == a["start_s"] and s["end_s"] == a["end_s"]]
+    return s
+
+
+def gt_links() -> dict[int, tuple[str, int]]:
+    """{handout page: (video file, slide index)} for the pages a video also shows (same_as)."""
+    return {p["page"]: (p["same_as"]["video"], p["same_as"]["slide"]) for p in DECK["pages"] if p["same_as"]}
+
+
+def gt_linked_page(video: str, index: int) -> int | None:
+    return next((page for page, vs in gt_links().items() if vs == (video, index)), None)
+
+
+def mss(seconds: float) -> str:
+    """The clock format the pages and the CLI use (m:ss), written out here independently of the product."""
+    s = int(seconds)
+    return f"{s // 60}:{s % 60:02d}"
 
 
 def ffmpeg(*args: str) -> None:

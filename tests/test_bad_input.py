@@ -8,15 +8,34 @@ import random
 import re
 
 import pytest
+from helpers import (
+    GT,
+    HANDOUT,
+    LECTURE1,
+    LECTURE2,
+    connect,
+    cut,
+    ffmpeg,
+    gt_slide,
+    gt_slide_index,
+    index_problems,
+    run_cli,
+    scalar,
+)
 
-from helpers import HANDOUT, LECTURE1, LECTURE2, connect, cut, ffmpeg, index_problems, run_cli, scalar
+L1, L2 = (v["file"] for v in GT["videos"])
+FIXED_PRIORITY = gt_slide(L2, gt_slide_index(L2, title="Fixed priority"))
+EIGEN_CONDITION = gt_slide(L1, gt_slide_index(L1, title="Deriving the eigenvalue condition"))
+VFR_FROM = 43.0            # the VFR excerpt of lecture 1 starts here, a few seconds before EIGEN_CONDITION
+
+pytestmark = pytest.mark.models      # every batch is ingested with the real models (bad_batch in a subprocess)
 
 
 @pytest.fixture(scope="module")
 def bad_batch(tmp_path_factory):
     d = tmp_path_factory.mktemp("bad-input")
     rnd = random.Random(42)
-    good = cut(LECTURE2, str(d / "good_fixed_priority.mp4"), 69.5, 14)
+    good = cut(LECTURE2, str(d / "good_fixed_priority.mp4"), FIXED_PRIORITY["start_s"], 14)
     bad = {}
     bad["missing"] = str(d / "missing_lecture.mp4")
     bad["zero"] = str(d / "zero.mp4")
@@ -135,10 +154,10 @@ def odd_batch(tmp_path_factory, models):
 
     d = tmp_path_factory.mktemp("odd-media")
     files = {}
-    # slides only, no audio track (fixed priority slide of lecture 2, 69.5 s .. 90.8 s)
+    # slides only, no audio track (lecture 2 from 65 s: the end of one slide, then the fixed priority slide)
     files["silent"] = cut(LECTURE2, str(d / "silent.mp4"), 65.0, 14.0, "-an")
     # variable frame rate: every 4th frame for the first 40 frames, then every frame (one slide change at 4.5 s)
-    ffmpeg("-ss", "43.0", "-i", LECTURE1, "-t", "12", "-an", "-vf", r"select='not(mod(n\,4))+gte(n\,40)'",
+    ffmpeg("-ss", str(VFR_FROM), "-i", LECTURE1, "-t", "12", "-an", "-vf", r"select='not(mod(n\,4))+gte(n\,40)'",
            "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", str(d / "vfr.mp4"))
     files["vfr"] = str(d / "vfr.mp4")
     # phone-style rotation: frames stored sideways, display matrix turns them upright
@@ -187,7 +206,8 @@ def top_file(odd_batch, models, query: str) -> str:
 def test_video_without_audio(odd_batch, models):
     lec = lecture(odd_batch["index"], odd_batch["files"]["silent"])
     assert lec["kind"] == "video" and lec["has_audio"] == 0 and lec["n"] >= 1
-    assert top_file(odd_batch, models, "every master has a fixed rank, priority encoder") == odd_batch["files"]["silent"]
+    query = "every master has a fixed rank, priority encoder"
+    assert top_file(odd_batch, models, query) == odd_batch["files"]["silent"]
 
 
 def test_variable_frame_rate_video(odd_batch, models):
@@ -197,7 +217,8 @@ def test_variable_frame_rate_video(odd_batch, models):
     starts = [r[0] for r in conn.execute("SELECT s.start_s FROM slides s JOIN lectures l ON l.id = s.lecture_id "
                                          "JOIN files f ON f.id = l.file_id WHERE f.path = ? ORDER BY s.idx", (path,))]
     conn.close()
-    assert len(starts) == 2 and abs(starts[1] - 4.2) <= 0.8, starts      # the 47.2 s slide change, 43 s in
+    change = EIGEN_CONDITION["start_s"] - VFR_FROM                      # the slide change, in the excerpt's time
+    assert len(starts) == 2 and abs(starts[1] - change) <= 0.8, (starts, change)
     assert top_file(odd_batch, models, "deriving the eigenvalue condition det(A - λI) = 0") == path
 
 

@@ -5,7 +5,6 @@ import pytest
 
 from lecturefind.rank.fusion import Hit, merge_hits, rrf
 
-
 # -- rrf -------------------------------------------------------------------------------------------
 
 def test_rrf_single_ranking_is_one_over_k_plus_rank():

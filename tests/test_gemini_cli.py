@@ -30,19 +30,24 @@ def video(tmp_path_factory) -> str:
     from lecturefind.media.ffmpeg import ffmpeg_exe
 
     out = str(tmp_path_factory.mktemp("gem-media") / "synthetic_lecture.mp4")
-    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=40",
-           "-f", "lavfi", "-i", "aevalsrc=sin(2*PI*(220+5*t)*t):s=16000:d=40",
-           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out], check=True, capture_output=True)
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=40",
+                    "-f", "lavfi", "-i", "aevalsrc=sin(2*PI*(220+5*t)*t):s=16000:d=40",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", out],
+                   check=True, capture_output=True)
     return out
 
 
 @pytest.fixture
-def cli(fake, monkeypatch, models):
-    """Run the CLI in-process with the session's models and the fake server."""
+def cli(fake, monkeypatch, request):
+    """Run the CLI in-process with the fake server; tests marked `models` share the session's models, the others
+    get a lazy holder that fails if they load a model (conftest's guard)."""
     import lecturefind.ingest.pipeline as pipeline
     import lecturefind.rank.searcher as searcher
     from lecturefind.cli import main
+    from lecturefind.ml_models import MLModels
 
+    models = request.getfixturevalue("models") if request.node.get_closest_marker("models") else MLModels()
     monkeypatch.setattr(pipeline, "MLModels", lambda: models)
     monkeypatch.setattr(searcher, "MLModels", lambda: models)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
@@ -85,6 +90,7 @@ def test_missing_key(cli, video, tmp_path):
     assert code == 1 and "GEMINI_API_KEY or GOOGLE_API_KEY" in out
 
 
+@pytest.mark.models
 def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
     idx = str(tmp_path / "idx")
     code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "1536")
@@ -151,6 +157,7 @@ def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
     assert code == 0 and fake.requests == []
 
 
+@pytest.mark.models
 def test_offline_ingest_unchanged_without_key(cli, fake, video, tmp_path):
     code, out = cli("ingest", video, "--index", str(tmp_path / "off"), "-q",
                     env={"GEMINI_API_KEY": None, "GOOGLE_API_KEY": None})

@@ -10,8 +10,8 @@ import pytest
 from lecturefind.gemini.client import GeminiEmbedder, l2
 from lecturefind.gemini.config import GeminiConfig
 from lecturefind.gemini.errors import GeminiError, LimitError, scrub
-from testing.gemini_fake import FakeGemini, b64decode_any
 from lecturefind.gemini.limits import Item, Media, check_item
+from testing.gemini_fake import FakeGemini, b64decode_any
 
 KEY = "AIzaSyFAKE-test-key_0123456789abcdefghijk"
 

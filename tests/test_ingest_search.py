@@ -7,11 +7,23 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from helpers import (
+    DECK,
+    GT,
+    LECTURE1,
+    LECTURE2,
+    PAGES,
+    SAMPLE,
+    SAMPLE_FILES,
+    connect,
+    cut,
+    gt_question,
+    index_problems,
+    run_cli,
+    scalar,
+    segments_by_file,
+)
 
-from helpers import LECTURE1, LECTURE2, SAMPLE, connect, cut, index_problems, run_cli, scalar, segments_by_file
-
-with open(os.path.join(SAMPLE, "ground_truth.json")) as _f:
-    GT = json.load(_f)
 QUESTIONS = GT["questions"]
 NO_ANSWER = [
     "how do I configure a VLAN trunk on a Cisco switch",
@@ -114,7 +126,7 @@ def test_segments_cover_each_lecture_within_the_audio_cap(sample_index):
         for a, b in zip(spans, spans[1:]):
             assert b[0] <= a[1], f"gap between {a} and {b}"
         assert all(0 < e - s <= 80.0 for s, e, _ in spans)
-    assert [p for _, _, p in segs[GT["pdfs"][0]["file"]]] == list(range(1, 10))
+    assert [p for _, _, p in segs[DECK["file"]]] == PAGES
 
 
 def test_sample_index_is_consistent(sample_index):
@@ -130,10 +142,11 @@ def test_reingest_unchanged_course_is_a_noop(index_copy, models):
     conn.close()
     ing = Ingestor(index_copy, models=models, log=lambda line: None)
     try:
-        rep = ing.ingest([SAMPLE], course="Engineering Foundations")
+        rep = ing.ingest([SAMPLE], course=GT["course"])
     finally:
         ing.close()
-    assert (rep.files, rep.ingested, rep.unchanged, rep.errors) == (3, 0, 3, [])
+    n = len(SAMPLE_FILES)
+    assert (rep.files, rep.ingested, rep.unchanged, rep.errors) == (n, 0, n, [])
     conn = connect(index_copy)
     after = conn.execute("SELECT id, lecture_id, start_s, end_s FROM segments ORDER BY id").fetchall()
     assert [tuple(r) for r in after] == [tuple(r) for r in before]
@@ -221,18 +234,18 @@ RESULT_FIELDS = {"file", "lecture", "course", "kind", "start_s", "end_s", "page"
 def test_cli_search_json(sample_index):
     from lecturefind.cli import main
 
-    r = CliRunner().invoke(main, ["search", "fixed priority arbitration with a priority encoder", "--json",
-                                  "--k", "4", "--index", sample_index])
+    q = gt_question("priority encoder")
+    r = CliRunner().invoke(main, ["search", q["text"], "--json", "--k", "4", "--index", sample_index])
     assert r.exit_code == 0, r.output
     results = json.loads(r.stdout)
     assert 1 <= len(results) <= 4
     for m in results:
         assert RESULT_FIELDS <= set(m), set(m)
         assert os.path.isabs(m["file"]) and os.path.exists(m["file"])
-        assert m["course"] == "Engineering Foundations"
+        assert m["course"] == GT["course"]
         assert 0 <= m["score"] <= 1
     top = results[0]
-    assert os.path.basename(top["file"]) == "lecture02_bus_arbitration.mp4"
+    assert os.path.basename(top["file"]) == q["answer"]["file"]
     assert top["kind"] == "video" and top["page"] is None and top["start_s"] <= top["end_s"]
     assert top["url"].startswith("/watch/") and top["url"].endswith(f"?t={int(top['start_s'])}")
 
@@ -241,8 +254,9 @@ def test_cli_search_batch(sample_index, tmp_path):
     from lecturefind.cli import main
 
     qfile = tmp_path / "queries.jsonl"
+    page_q = gt_question("upper triangular matrix")         # answered by a handout page
     queries = [{"qid": "q1", "text": "who proved in 1824 that degree five equations have no root formula"},
-               {"qid": "q2", "text": "eigenvalues of an upper triangular matrix"},
+               {"qid": "q2", "text": page_q["text"]},
                {"qid": "q3", "text": "round-robin arbiter pointer register"}]
     qfile.write_text("".join(json.dumps(q) + "\n" for q in queries) + "\n")
     r = CliRunner().invoke(main, ["search", "--batch", str(qfile), "--k", "3", "--index", sample_index])
@@ -253,7 +267,9 @@ def test_cli_search_batch(sample_index, tmp_path):
         assert 1 <= len(line["results"]) <= 3
         for m in line["results"]:
             assert RESULT_FIELDS <= set(m)
-    assert lines[1]["results"][0]["kind"] == "pdf" and lines[1]["results"][0]["page"] == 6
+    top = lines[1]["results"][0]
+    assert top["kind"] == "pdf" and (os.path.basename(top["file"]), top["page"]) == (page_q["answer"]["file"],
+                                                                                    page_q["answer"]["page"]), top
 
 
 def test_cli_status_subprocess(sample_index):
@@ -261,14 +277,13 @@ def test_cli_status_subprocess(sample_index):
     assert r.returncode == 0, r.stderr
     st = json.loads(r.stdout)
     assert st["failed"] == []
-    assert sorted(os.path.basename(lec["path"]) for lec in st["lectures"]) == sorted(
-        ["lecture01_eigenvalues.mp4", "lecture02_bus_arbitration.mp4", "handout_eigenvalues_and_arbitration.pdf"])
+    assert sorted(os.path.basename(lec["path"]) for lec in st["lectures"]) == sorted(SAMPLE_FILES)
     conn = connect(sample_index)
     assert sum(lec["n_segments"] for lec in st["lectures"]) == scalar(conn, "SELECT COUNT(*) FROM segments")
     conn.close()
     assert set(st["models"]) >= {"asr", "ocr", "text_embedding"}
     r = run_cli("status", "--index", sample_index)
-    assert r.returncode == 0 and "3 lectures" in r.stdout and "0 failed files" in r.stdout
+    assert r.returncode == 0 and f"{len(SAMPLE_FILES)} lectures" in r.stdout and "0 failed files" in r.stdout
 
 
 def test_cli_search_without_index_is_a_clean_error(tmp_path):

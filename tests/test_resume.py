@@ -9,14 +9,16 @@ import subprocess
 import time
 
 import pytest
+from helpers import GT, LECTURE1, LECTURE2, LECTUREFIND, connect, cut, gt_slide, index_problems, scalar
 
-from helpers import LECTURE1, LECTURE2, LECTUREFIND, connect, cut, index_problems, scalar
+pytestmark = pytest.mark.models      # real ingests, in subprocesses and in-process
 
-CLIPS = [  # (source, start, duration, name): four short excerpts with real speech and slides
-    (LECTURE1, 0.0, 20.0, "l1_intro.mp4"),
-    (LECTURE1, 63.0, 22.0, "l1_polynomial.mp4"),
-    (LECTURE2, 22.6, 20.0, "l2_shared_bus.mp4"),
-    (LECTURE2, 90.8, 22.0, "l2_measured.mp4"),
+L1, L2 = (v["file"] for v in GT["videos"])
+CLIPS = [  # (source, start, duration, name): four short excerpts with real speech and slides, each from a slide start
+    (LECTURE1, gt_slide(L1, 0)["start_s"], 20.0, "l1_intro.mp4"),
+    (LECTURE1, gt_slide(L1, 4)["start_s"], 22.0, "l1_polynomial.mp4"),       # The characteristic polynomial
+    (LECTURE2, gt_slide(L2, 1)["start_s"], 20.0, "l2_shared_bus.mp4"),       # The shared bus
+    (LECTURE2, gt_slide(L2, 5)["start_s"], 22.0, "l2_measured.mp4"),         # Measured share of bus grants
 ]
 
 

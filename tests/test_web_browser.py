@@ -9,10 +9,14 @@ import os
 import time
 
 import pytest
-
+from helpers import DECK, GT, gt_question, gt_slide, gt_slide_index
 from web_helpers import ARTIFACTS, CHROMIUM, SAMPLE, LiveServer, StaticPages, chromium, lecture_ids, make_app
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian chromium (scripts/setup.sh --test)")
+L1, L2 = (v["file"] for v in GT["videos"])
+
+pytestmark = [pytest.mark.browser, pytest.mark.models,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason="needs Debian chromium (scripts/setup.sh --test)")]
 
 TIMINGS: dict = {}
 
@@ -34,9 +38,9 @@ def live(sample_index, models, lms):
 
 @pytest.fixture(scope="module")
 def ids(sample_index) -> dict:
+    """Lecture ids by file name, and as "pdf", "l1", "l2"."""
     ids = lecture_ids(sample_index)
-    return {"pdf": ids["handout_eigenvalues_and_arbitration.pdf"], "l1": ids["lecture01_eigenvalues.mp4"],
-            "l2": ids["lecture02_bus_arbitration.mp4"]}
+    return {**ids, "pdf": ids[DECK["file"]], "l1": ids[L1], "l2": ids[L2]}
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +68,17 @@ PLAYING_AT = """(s) => { const v = document.querySelector('video');
 
 
 def test_question_click_first_result_plays_at_the_moment(page, live, ids):
+    q = gt_question("priority encoder")
+    answer = q["answer"]
     page.goto(live.url + "/")
-    page.fill("#q", "fixed rank arbitration implemented with a priority encoder")
+    page.fill("#q", q["text"])
     page.press("#q", "Enter")
     page.wait_for_selector("a.moment")
     page.screenshot(path=os.path.join(ARTIFACTS, "search.png"), full_page=True)
     first = page.locator("a.moment").first
-    assert first.locator("xpath=ancestor::article").get_attribute("data-lecture-id") == str(ids["l2"])
+    assert first.locator("xpath=ancestor::article").get_attribute("data-lecture-id") == str(ids[answer["file"]])
     start = float(first.get_attribute("data-start"))
-    assert 60 <= start <= 80                                       # ground truth: 69.5–90.8 s
+    assert answer["start_s"] - 9.5 <= start <= answer["start_s"] + 10.5, (start, answer)
     t0 = time.perf_counter()
     first.click()
     page.wait_for_function(PLAYING_AT, arg=start, timeout=20000)
@@ -124,8 +130,9 @@ def _photo_of(png_path: str, out_path: str) -> None:
 
 
 def test_slide_photo_upload_finds_the_right_lecture_first(page, live, ids, tmp_path):
+    slide = gt_slide(L1, gt_slide_index(L1, kind="diagram"))
     photo = str(tmp_path / "slide-photo.jpg")
-    _photo_of(os.path.join(SAMPLE, "slides", "lecture01_eigenvalues_slide2.png"), photo)
+    _photo_of(os.path.join(SAMPLE, slide["image"]), photo)
     page.goto(live.url + "/")
     page.set_input_files("#image", photo)
     page.click("#go")
@@ -133,9 +140,9 @@ def test_slide_photo_upload_finds_the_right_lecture_first(page, live, ids, tmp_p
     page.screenshot(path=os.path.join(ARTIFACTS, "search-image.png"), full_page=True)
     assert not page.locator(".error-box").count(), page.locator(".error-box").inner_text()
     first_group = page.locator("article.lecture-group").first
-    assert first_group.get_attribute("data-lecture-id") == str(ids["l1"])
+    assert first_group.get_attribute("data-lecture-id") == str(ids[L1])
     start = float(first_group.locator("a.moment").first.get_attribute("data-start"))
-    assert 30.0 - 2 <= start <= 47.2                                 # the slide is shown 30.0–47.2 s
+    assert slide["start_s"] - 2 <= start <= slide["end_s"], (start, slide["start_s"], slide["end_s"])
 
 
 def test_embed_loads_in_allowed_lms_and_is_blocked_elsewhere(page, live, lms):

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import sqlite3
 from html.parser import HTMLParser
 
 import pytest
-
+from helpers import DECK, GT, PAGES, VIDEOS, gt_question, gt_slide, gt_slide_index
 from web_helpers import SAMPLE, lecture_ids, make_app
 
-SLIDE_PNG = os.path.join(SAMPLE, "slides", "lecture01_eigenvalues_slide2.png")
+L1, L2 = (v["file"] for v in GT["videos"])
+SLIDE_PNG = os.path.join(SAMPLE, gt_slide(L1, gt_slide_index(L1, kind="diagram"))["image"])   # shipped PNG
 LMS = "https://lms.example.edu"
 
 
@@ -28,9 +28,9 @@ def client(app):
 
 @pytest.fixture(scope="module")
 def ids(sample_index) -> dict:
+    """Lecture ids by file name, and as "pdf", "l1", "l2"."""
     ids = lecture_ids(sample_index)
-    return {"pdf": ids["handout_eigenvalues_and_arbitration.pdf"], "l1": ids["lecture01_eigenvalues.mp4"],
-            "l2": ids["lecture02_bus_arbitration.mp4"]}
+    return {**ids, "pdf": ids[DECK["file"]], "l1": ids[L1], "l2": ids[L2]}
 
 
 class Tags(HTMLParser):
@@ -65,15 +65,18 @@ def test_home_page_has_labelled_controls_and_security_headers(client):
 
 
 def test_search_results_grouped_with_thumbnails_times_and_highlights(client, ids):
-    r = client.get("/", query_string={"q": "fixed rank arbitration implemented with a priority encoder"})
+    q = gt_question("priority encoder")
+    answer = q["answer"]
+    r = client.get("/", query_string={"q": q["text"]})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     groups = re.findall(r'<article class="lecture-group" data-lecture-id="(\d+)"', html)
-    assert groups and int(groups[0]) == ids["l2"] and len(groups) == len(set(groups))   # one block per lecture
+    want = ids[answer["file"]]
+    assert groups and int(groups[0]) == want and len(groups) == len(set(groups))   # one block per lecture
     first = re.search(r'<a class="moment" href="([^"]+)" data-start="([\d.]+)"', html)
     href, start = first.group(1).replace("&amp;", "&"), float(first.group(2))
-    assert href.startswith(f"/watch/{ids['l2']}?t={int(start)}") and "q=fixed" in href and "hits=" in href
-    assert 60 <= start <= 75            # ground truth: 69.5 s
+    assert href.startswith(f"/watch/{want}?t={int(start)}") and "q=fixed" in href and "hits=" in href
+    assert answer["start_s"] - 9.5 <= start <= answer["start_s"] + 5.5, (start, answer)
     assert re.search(r"\b\d+:\d\d–\d+:\d\d\b", html)      # the clock format of timecode.py (m:ss)
     assert "<mark>priority</mark>" in html.lower() or "<mark>encoder</mark>" in html.lower()
     thumbs = re.findall(r'<img class="thumb" src="(/thumb/\d+\.jpg)"', html)
@@ -149,25 +152,25 @@ def test_pdf_page(client, ids):
     img = re.search(r'<img src="(/thumb/\d+\.jpg)" alt="Page 2 of', html)
     assert img and client.get(img.group(1)).status_code == 200
     assert 'rel="next" href="/pdf/' in html and 'rel="prev"' in html
-    for bad in ("?page=0", "?page=10", "?page=abc", "?page=-1", "?page=%C2%B9", "?page=" + "9" * 5000):
+    for bad in ("?page=0", f"?page={len(PAGES) + 1}", "?page=abc", "?page=-1", "?page=%C2%B9", "?page=" + "9" * 5000):
         assert client.get(f"/pdf/{ids['pdf']}{bad}").status_code == 404
     assert client.get(f"/pdf/{ids['l1']}?page=1").status_code == 404
 
 
 def test_browsing(client, ids):
     r = client.get("/courses")
-    assert r.status_code == 200 and "Engineering Foundations" in r.get_data(as_text=True)
+    assert r.status_code == 200 and GT["course"] in r.get_data(as_text=True)
     cid = re.search(r'href="/courses/(\d+)"', r.get_data(as_text=True)).group(1)
     html = client.get(f"/courses/{cid}").get_data(as_text=True)
     assert f'/watch/{ids["l1"]}?t=0' in html and f'/pdf/{ids["pdf"]}?page=1' in html
     html = client.get(f"/lectures/{ids['l2']}").get_data(as_text=True)
-    assert len(re.findall(r'<img src="/thumb/\d+\.jpg"', html)) == 8
+    assert len(re.findall(r'<img src="/thumb/\d+\.jpg"', html)) == len(VIDEOS[L2]["slides"])
     assert client.get("/courses/999").status_code == 404
 
 
 # -- media ----------------------------------------------------------------------------------------
 def test_media_range_etag_and_mime(client, ids):
-    path = os.path.join(SAMPLE, "lecture01_eigenvalues.mp4")
+    path = os.path.join(SAMPLE, L1)
     data = open(path, "rb").read()
     full = client.get(f"/media/{ids['l1']}")
     assert full.status_code == 200 and full.mimetype == "video/mp4" and full.data == data
@@ -202,14 +205,14 @@ def test_no_path_traversal(client, url):
 
 # -- embed ----------------------------------------------------------------------------------------
 def test_embed_frame_ancestors_and_cookies(client, ids):
-    r = client.get("/embed", query_string={"course": "Engineering Foundations"})
+    r = client.get("/embed", query_string={"course": GT["course"]})
     assert r.status_code == 200
     csp = r.headers["Content-Security-Policy"]
     assert f"frame-ancestors 'self' {LMS} https://*.moodle.example.org" in csp and "junk" not in csp
     assert "X-Frame-Options" not in r.headers
     cookie = r.headers["Set-Cookie"]
     assert "SameSite=Lax" in cookie and "Secure" not in cookie
-    rs = client.get("/embed", query_string={"course": "Engineering Foundations"}, base_url="https://localhost")
+    rs = client.get("/embed", query_string={"course": GT["course"]}, base_url="https://localhost")
     cookie = rs.headers["Set-Cookie"]
     assert "SameSite=None" in cookie and "Secure" in cookie and "HttpOnly" in cookie
     w = client.get(f"/embed/watch/{ids['l1']}?t=10")
@@ -248,13 +251,14 @@ def check(spec, name: str, instance) -> None:
 
 
 def test_openapi_covers_the_api_routes(app, spec):
-    rules = {re.sub(r"<(?:int:)?(\w+)>", r"{\1}", r.rule).replace("{lecture_id}", "{id}") for r in app.url_map.iter_rules()
-             if r.rule.startswith("/api/")}
+    rules = {re.sub(r"<(?:int:)?(\w+)>", r"{\1}", r.rule).replace("{lecture_id}", "{id}")
+             for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert rules == set(spec["paths"])
 
 
 def test_api_search_get_matches_openapi_and_cli_json(client, spec, searcher, ids):
-    q = "who introduced the word eigen into mathematics and in which year"
+    question = gt_question("word eigen")
+    q = question["text"]
     r = client.get("/api/search", query_string={"q": q, "k": 5})
     assert r.status_code == 200 and r.mimetype == "application/json"
     body = r.get_json()
@@ -264,11 +268,12 @@ def test_api_search_get_matches_openapi_and_cli_json(client, spec, searcher, ids
     assert [(m["lecture_id"], m["start_s"], m["url"]) for m in body["results"]] == \
            [(m["lecture_id"], m["start_s"], m["url"]) for m in cli]
     assert [m["file"] for m in body["results"]] == [os.path.basename(m["file"]) for m in cli]
-    assert body["results"][0]["lecture_id"] == ids["l1"] and body["results"][0]["start_s"] < 18.4
+    top, answer = body["results"][0], question["answer"]
+    assert top["lecture_id"] == ids[answer["file"]] and top["start_s"] < answer["end_s"], (top, answer)
 
 
 def test_api_search_post_and_course_filter(client, spec):
-    r = client.post("/api/search", data={"q": "bus arbitration", "k": "3", "course": "Engineering Foundations"})
+    r = client.post("/api/search", data={"q": "bus arbitration", "k": "3", "course": GT["course"]})
     assert r.status_code == 200
     check(spec, "SearchResponse", r.get_json())
     assert len(r.get_json()["results"]) <= 3
@@ -292,8 +297,8 @@ def test_api_lectures_match_openapi(client, spec, ids):
         d = client.get(f"/api/lectures/{lid}").get_json()
         check(spec, "LectureDetail", d)
     d = client.get(f"/api/lectures/{ids['l1']}").get_json()
-    assert d["kind"] == "video" and len(d["slides"]) == 8 and d["transcript"]
-    assert client.get(f"/api/lectures/{ids['pdf']}").get_json()["pages"] == 9
+    assert d["kind"] == "video" and len(d["slides"]) == len(VIDEOS[L1]["slides"]) and d["transcript"]
+    assert client.get(f"/api/lectures/{ids['pdf']}").get_json()["pages"] == len(PAGES)
     r = client.get("/api/lectures/4242")
     assert r.status_code == 404
     check(spec, "Error", r.get_json())
@@ -363,7 +368,7 @@ def test_user_strings_are_escaped(index_copy, models):
     con.close()
     c = make_app(index_copy, models).test_client()
     pages = ["/?q=welcome+to+the+first+lecture+on+eigenvalues", f"/watch/{lid}?q=<script>&hits=1", "/courses",
-             f"/lectures/{lid}", "/courses/1", f"/embed?q=eigenvalues", "/?q=%3Cscript%3Ealert(1)%3C/script%3E"]
+             f"/lectures/{lid}", "/courses/1", "/embed?q=eigenvalues", "/?q=%3Cscript%3Ealert(1)%3C/script%3E"]
     for url in pages:
         html = c.get(url).get_data(as_text=True)
         for raw in ("<script>alert", "<img src=x", "<b>Welcome", "<i>x</i>", "</textarea>"):
@@ -424,7 +429,8 @@ def test_query_errors_become_clean_400s(app, client, monkeypatch, spec):
 
 
 def test_image_upload_reaches_the_searcher(client, ids):
-    """A slide photo POSTed to the API goes to Searcher.search(image=...); lecture 1 shows this slide."""
+    """A slide photo POSTed to the API goes to Searcher.search(image=...); lecture 1 shows this slide, the handout
+    has it too."""
     png = open(SLIDE_PNG, "rb").read()
     r = client.post("/api/search", data={"image": (io.BytesIO(png), "photo.png")}, content_type="multipart/form-data")
     assert r.status_code == 200, r.get_json()

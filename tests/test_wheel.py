@@ -224,12 +224,12 @@ def server(venv, ingested):
         log.close()
 
 
-@pytest.mark.slow
 def _log_tail(server) -> str:
     with open(server["log"]) as f:
         return "\nserver log:\n" + f.read()[-4000:]
 
 
+@pytest.mark.slow
 def test_served_pages_use_the_installed_templates_and_assets(server, ingested):
     base = server["base"]
     code, ctype, home = _get(base + "/")
