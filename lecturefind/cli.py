@@ -62,8 +62,14 @@ class StageBars:
 @click.option("--window", type=float, default=None, help="Clip length in seconds (default 30).")
 @click.option("--overlap", type=float, default=None, help="Clip overlap in seconds (default 10).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--language", default=None, metavar="CODE",
+              help="Spoken language of the lectures (ISO 639-1, e.g. es); default: detected per lecture.")
+@click.option("--vocab", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Glossary for speech recognition: one course term per line (names, acronyms, jargon).")
+@click.option("--course-vocab", is_flag=True,
+              help="Also give the decoder the words printed in the course's slide PDFs (see README: WER vs ranking).")
 @gemini_cli.ingest_options
-def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
+def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab) -> None:
     """Index videos, audio and slide PDFs (files or folders, recursively)."""
     from .ingest.pipeline import Ingestor
 
@@ -72,6 +78,18 @@ def ingest(paths, course, index_dir, window, overlap, quiet) -> None:
         cfg.window_s = window
     if overlap is not None:
         cfg.overlap_s = overlap
+    if language:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        if language.lower() not in _LANGUAGE_CODES:
+            raise click.BadParameter(f"unknown language code {language!r} (ISO 639-1, e.g. en, es, de, fr)",
+                                     param_hint="--language")
+        cfg.language = language.lower()
+    if vocab:
+        from .signals.vocabulary import read_glossary
+
+        cfg.glossary = tuple(read_glossary(vocab))
+    cfg.course_vocab = course_vocab
     indexers = gemini_cli.for_ingest(paths, index_dir, cfg)   # none offline; --dry-run prints and exits
     bars = StageBars(enabled=not quiet)
     ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True), indexers=indexers)
@@ -183,7 +201,8 @@ def status(index_dir, as_json, show_links) -> None:
     click.echo(f"index: {cat.index_dir}")
     for lec in lectures:
         extent = f"{lec['pages']} pages" if lec["kind"] == "pdf" else f"{(lec['duration'] or 0) / 60:.1f} min"
-        click.echo(f"  [{lec['id']}] {lec['course']} / {lec['title']} ({lec['kind']}, {extent}, "
+        lang = f", {lec['language']}" if lec["language"] else ""
+        click.echo(f"  [{lec['id']}] {lec['course']} / {lec['title']} ({lec['kind']}, {extent}{lang}, "
                    f"{lec['n_segments']} segments)")
     click.echo(f"{len(lectures)} lectures, {sum(lec['n_segments'] for lec in lectures)} segments, "
                f"{len(failed)} failed files")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Optional
 
 
 def default_index_dir() -> str:
@@ -17,6 +18,9 @@ class IngestConfig:
     max_audio_clip_s: float = 80.0
     max_silent_clip_s: float = 120.0
     sample_fps: float = 2.0       # frames per second looked at for slide changes
+    language: Optional[str] = None   # spoken language (ISO 639-1) of every lecture; None: detect per lecture
+    glossary: tuple[str, ...] = ()   # course terms for the speech decoder (--vocab FILE)
+    course_vocab: bool = False       # also the terms printed in the course's slide PDFs (--course-vocab)
 
     @classmethod
     def from_env(cls) -> "IngestConfig":

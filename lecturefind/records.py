@@ -104,6 +104,7 @@ class Moment:
     shown_in: list = field(default_factory=list)
     slide_ref: Optional[dict] = None
     segment_id: Optional[int] = None
+    language: Optional[str] = None       # spoken language of the lecture (ISO 639-1)
 
     def to_json(self) -> dict:
         d = asdict(self)

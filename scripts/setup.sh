@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up LectureFind in ./.venv (idempotent). `--test` also installs the test extras and the
-# Debian packages the browser tests need (chromium, chromium-driver).
+# Debian packages the tests need (chromium, chromium-driver; espeak-ng for the multilingual speech tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -29,5 +29,6 @@ if [ $want_test = 1 ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  command -v espeak-ng >/dev/null || missing+=(espeak-ng)   # narrated test lectures in other languages
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 fi

@@ -53,6 +53,20 @@ def answers(searcher):
     return {q: searcher.search_text(q, k=5) for q in [q["text"] for q in QUESTIONS] + NO_ANSWER}
 
 
+def test_spoken_facts_jump_to_their_sentence(answers):
+    """A fact that is only said (not on the slide): the lecture's first result starts within 2 s of the sentence
+    that says it, not at the slide change before it (at most one question may land on its slide instead)."""
+    spoken = [q for q in QUESTIONS if q["kind"] == "spoken"]
+    assert len(spoken) >= 5
+    misses = []
+    for q in spoken:
+        sentence = answer_moments(q)[1]
+        first = next((m for m in answers[q["text"]] if os.path.basename(m.file) == q["answer"]["file"]), None)
+        if first is None or abs(first.start_s - sentence) > 2.0:
+            misses.append((q["text"][:40], round(sentence, 1), first and first.start_s))
+    assert len(misses) <= 1, misses
+
+
 def describe(results) -> str:
     return "; ".join(f"{os.path.basename(m.file)} {'p' + str(m.page) if m.page else m.start_s} "
                      f"{m.score:.3f}" for m in results)

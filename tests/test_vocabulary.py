@@ -188,3 +188,22 @@ def test_old_gemini_table_is_migrated(tmp_path):
     cols = {r[1] for r in cat.conn.execute("PRAGMA table_info(gemini_segments)")}
     assert "sig" not in cols and cat.gemini_vectors()[0].tolist() == [live]
     cat.close()
+
+
+def test_course_terms_glossary_first_then_frequent_printed_words():
+    from lecturefind.signals.vocabulary import course_terms, decoder_prompt
+
+    texts = ["Bus arbitration: the Arbiter grants the bus", "Round-robin arbitration; the arbiter and the bus",
+             "The daisy chain grants the bus to the nearest master"]
+    terms = course_terms(texts, glossary=["Unibus", "DMA"], n=5)
+    assert terms[:2] == ["Unibus", "DMA"] and len(terms) == 5
+    assert "arbitration" in terms and "grants" in terms and "the" not in [t.lower() for t in terms]
+    assert decoder_prompt(terms).startswith("Unibus, DMA, ") and decoder_prompt([]) is None
+
+
+def test_glossary_file(tmp_path):
+    from lecturefind.signals.vocabulary import read_glossary
+
+    p = tmp_path / "terms.txt"
+    p.write_text("# names\nHilbert\n\n  eigenvector \nUnibus\n", encoding="utf-8")
+    assert read_glossary(str(p)) == ["Hilbert", "eigenvector", "Unibus"]

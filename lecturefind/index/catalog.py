@@ -15,6 +15,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
+from ..errors import LectureFindError
 from ..records import Segment, Sentence, Slide
 
 SCHEMA_VERSION = "1"
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS files(
 CREATE TABLE IF NOT EXISTS lectures(
     id INTEGER PRIMARY KEY, course_id INTEGER NOT NULL REFERENCES courses(id),
     file_id INTEGER UNIQUE NOT NULL REFERENCES files(id), title TEXT NOT NULL, kind TEXT NOT NULL,
-    duration REAL, width INTEGER, height INTEGER, has_audio INTEGER, pages INTEGER);
+    duration REAL, width INTEGER, height INTEGER, has_audio INTEGER, pages INTEGER, language TEXT,
+    language_prob REAL);
 CREATE TABLE IF NOT EXISTS segments(
     id INTEGER PRIMARY KEY AUTOINCREMENT, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
     start_s REAL, end_s REAL, page INTEGER, speech TEXT, slide_text TEXT, embedding BLOB);
@@ -66,11 +68,13 @@ CREATE TABLE IF NOT EXISTS gemini_meta(key TEXT PRIMARY KEY, value TEXT);
 _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256, f.state FROM lectures l "
             "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
 _SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
-            "l.title, l.kind, l.has_audio, l.duration, c.name AS course, f.path, f.sha256 FROM segments s "
+            "l.title, l.kind, l.has_audio, l.duration, l.language, c.name AS course, f.path, f.sha256 "
+            "FROM segments s "
             "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
             "JOIN files f ON f.id = l.file_id")
-_SLIDE = ("SELECT s.*, l.kind, l.title, c.name AS course, f.path FROM slides s JOIN lectures l ON l.id = s.lecture_id "
-          "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
+_SLIDE = ("SELECT s.*, l.kind, l.title, l.language, c.name AS course, f.path FROM slides s "
+          "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
+          "JOIN files f ON f.id = l.file_id")
 
 
 def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
@@ -92,6 +96,8 @@ class LectureContent:
     width: Optional[int] = None
     height: Optional[int] = None
     has_audio: bool = False
+    language: Optional[str] = None          # spoken language, ISO 639-1
+    language_prob: Optional[float] = None   # detection probability (1.0 when given)
     segments: Sequence[Segment] = ()
     segment_vecs: Sequence[Optional[np.ndarray]] = ()
     sentences: Sequence[Sentence] = ()
@@ -125,14 +131,22 @@ class Catalog:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._vocab_ready = False
+        try:
+            self._migrate()              # readers too: an index made by an older version gains its new columns
+        except sqlite3.OperationalError as e:
+            raise LectureFindError(f"{self.path}: this index needs an upgrade its reader cannot write ({e}); "
+                                   "run `lecturefind ingest` on it once") from None
         if not readonly:
-            self._migrate()
             self.conn.executescript(SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
 
     def _migrate(self) -> None:
-        """Older indexes: gemini_segments had a per-row signature and no foreign key to its segment."""
+        """Older indexes: lectures had no language; gemini_segments had a per-row signature and no foreign key."""
+        lecture_cols = {r[1] for r in self.conn.execute("PRAGMA table_info(lectures)")}
+        if lecture_cols and "language" not in lecture_cols:
+            self.conn.execute("ALTER TABLE lectures ADD COLUMN language TEXT")
+            self.conn.execute("ALTER TABLE lectures ADD COLUMN language_prob REAL")
         cols = {r[1] for r in self.conn.execute("PRAGMA table_info(gemini_segments)")}
         if "sig" not in cols:
             return
@@ -222,6 +236,12 @@ class Catalog:
                 self.conn.execute("UPDATE files SET error = ?, state = CASE WHEN state = 'done' THEN state "
                                   "ELSE 'failed' END WHERE id = ?", (error, row["id"]))
 
+    def course_pdf_texts(self, course: str) -> list[str]:
+        """The page texts of the course's slide PDFs (for its speech vocabulary)."""
+        return [r[0] for r in self.q(
+            "SELECT s.text FROM slides s JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
+            "WHERE c.name = ? AND l.kind = 'pdf' AND s.text != '' ORDER BY l.id, s.idx", (course,))]
+
     def lectures(self, course: Optional[str] = None) -> list[sqlite3.Row]:
         sql = _LECTURE.replace(" FROM lectures l", ", (SELECT COUNT(*) FROM segments s WHERE s.lecture_id = l.id) "
                                "AS n_segments FROM lectures l", 1)
@@ -246,16 +266,17 @@ class Catalog:
                       "ingested_at=? WHERE id=?", (sha256, size, mtime_ns, content.kind, time.time(), file_id))
             lec = self.one("SELECT id FROM lectures WHERE file_id=?", (file_id,))
             vals = (course_id, content.title, content.kind, content.duration or None, content.width,
-                    content.height, int(bool(content.has_audio)), content.pages or None)
+                    content.height, int(bool(content.has_audio)), content.pages or None, content.language,
+                    content.language_prob)
             if lec is None:
                 out.lecture_id = c.execute(
-                    "INSERT INTO lectures(course_id, title, kind, duration, width, height, has_audio, pages, file_id)"
-                    " VALUES(?,?,?,?,?,?,?,?,?)", vals + (file_id,)).lastrowid
+                    "INSERT INTO lectures(course_id, title, kind, duration, width, height, has_audio, pages, language, "
+                    "language_prob, file_id) VALUES(?,?,?,?,?,?,?,?,?,?,?)", vals + (file_id,)).lastrowid
             else:
                 out.lecture_id = lec["id"]
                 out.removed = self._delete_lecture_content(out.lecture_id)
                 c.execute("UPDATE lectures SET course_id=?, title=?, kind=?, duration=?, width=?, height=?, "
-                          "has_audio=?, pages=? WHERE id=?", vals + (out.lecture_id,))
+                          "has_audio=?, pages=?, language=?, language_prob=? WHERE id=?", vals + (out.lecture_id,))
             self._insert_content(out, content)
             self.set_stamps(stamps)
             self.bump_generation()

@@ -19,6 +19,7 @@ from ..ml_models import MLModels
 from ..records import Probe, Segment, Sentence, Slide
 from ..segment.planner import plan_clips
 from ..segment.slides import SlideChangeDetector
+from ..signals.asr import Transcript
 from ..visual.features import INDEX_SIDE
 from ..visual.features import extract as visual_features
 
@@ -36,6 +37,7 @@ class Extracted:
     sentences: list[Sentence] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    transcript: Optional[Transcript] = None      # language, how it was chosen, any note for the user
 
 
 def _noop(stage: str, done: float, total: float) -> None:
@@ -51,20 +53,22 @@ class Extractor:
         self.keyframe_dir = keyframe_dir
         os.makedirs(keyframe_dir, exist_ok=True)
 
-    def extract(self, path: str, kind: str, key: str, progress: Progress = _noop) -> Extracted:
+    def extract(self, path: str, kind: str, key: str, progress: Progress = _noop,
+                prompt: Optional[str] = None) -> Extracted:
+        """`prompt`: the course vocabulary for the speech decoder."""
         if kind == "pdf":
             return self._pdf(path, key, progress)
-        return self._av(path, kind, key, progress)
+        return self._av(path, kind, key, progress, prompt)
 
     # -- video / audio ----------------------------------------------------------------------
-    def _av(self, path: str, kind: str, key: str, progress: Progress) -> Extracted:
+    def _av(self, path: str, kind: str, key: str, progress: Progress, prompt: Optional[str] = None) -> Extracted:
         p = probe(path)
         if kind == "video" and not p.has_video:
             kind = "audio" if p.has_audio else kind
         out = Extracted(kind=kind, duration=p.duration, probe=p)
         start = 0.0
         # speech runs in a worker thread beside the picture work (both release the GIL)
-        asr_job = _POOL.submit(self._speech, path, p.duration, progress) if p.has_audio else None
+        asr_job = _POOL.submit(self._speech, path, p.duration, progress, prompt) if p.has_audio else None
         try:
             if p.has_video and kind == "video":
                 t0 = time.perf_counter()
@@ -82,7 +86,8 @@ class Extractor:
                 out.timings["ocr+visual"] = time.perf_counter() - t0
         finally:
             if asr_job is not None:
-                out.sentences, out.timings["asr"] = asr_job.result()
+                out.transcript, out.timings["asr"] = asr_job.result()
+                out.sentences = out.transcript.sentences
         if out.sentences:
             start = min(start, out.sentences[0].start)
         changes = [s.start for s in out.slides[1:]] if out.slides else [s.start for s in out.sentences]
@@ -102,13 +107,14 @@ class Extractor:
                 sentence_idx=sent_idx, slide_idx=slide_idx))
         return out
 
-    def _speech(self, path: str, duration: float, progress: Progress) -> tuple[list[Sentence], float]:
+    def _speech(self, path: str, duration: float, progress: Progress,
+                prompt: Optional[str] = None) -> tuple[Transcript, float]:
         t0 = time.perf_counter()
         audio = ffmpeg.decode_audio(path)
         progress("asr", 0, duration)
-        sentences = self.models.asr.transcribe(audio)
+        transcript = self.models.asr.transcribe_lecture(audio, language=self.cfg.language, prompt=prompt)
         progress("asr", duration, duration)
-        return sentences, time.perf_counter() - t0
+        return transcript, time.perf_counter() - t0
 
     def _read_slides(self, path: str, key: str, slides: list[Slide], progress: Progress) -> None:
         """OCR each distinct slide once; identical returning slides reuse the earlier text."""

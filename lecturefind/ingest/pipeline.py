@@ -21,6 +21,7 @@ from ..formats import ingest_exts, media_kind
 from ..index.catalog import Catalog, LectureContent
 from ..index.vectors import VectorStore
 from ..ml_models import MLModels
+from ..signals.vocabulary import course_terms, decoder_prompt
 from .extract import Extractor
 
 
@@ -141,7 +142,8 @@ class Ingestor:
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
             self.vectors.load(self.catalog, persist=True)
-            for path, err in discover(paths):
+            # slide PDFs first: their terms are the vocabulary of the course's lectures
+            for path, err in sorted(discover(paths), key=lambda pe: media_kind(pe[0]) != "pdf"):
                 rep.files += 1
                 if err:
                     self._fail(rep, path, err)
@@ -196,7 +198,14 @@ class Ingestor:
             if self.reporter:
                 self.reporter(path, stage, done, total)
 
-        ex = self.extractor.extract(path, kind, digest, progress)
+        course_name = course or os.path.basename(os.path.dirname(path)) or "default"
+        prompt = None
+        if kind != "pdf":       # the course's terms steer the speech decoder
+            printed = self.catalog.course_pdf_texts(course_name) if self.cfg.course_vocab else []
+            prompt = decoder_prompt(course_terms(printed, self.cfg.glossary))
+        ex = self.extractor.extract(path, kind, digest, progress, prompt)
+        if ex.transcript is not None and ex.transcript.note:
+            self.log(f"warning: {path}: {ex.transcript.note}")
         if not ex.segments:
             raise MediaError(path, "nothing to index (no speech, slides or text found)")
         t1 = time.perf_counter()
@@ -211,9 +220,10 @@ class Ingestor:
             kind=ex.kind, title=os.path.splitext(os.path.basename(path))[0].replace("_", " "),
             duration=ex.duration or None, pages=ex.pages or None, width=p.width if p else None,
             height=p.height if p else None, has_audio=bool(p.has_audio) if p else False,
+            language=ex.transcript.language if ex.transcript else None,
+            language_prob=ex.transcript.probability if ex.transcript and ex.transcript.language else None,
             segments=ex.segments, segment_vecs=seg_vecs, sentences=ex.sentences, sentence_vecs=sent_vecs,
             slides=ex.slides, slide_vecs=slide_vecs)
-        course_name = course or os.path.basename(os.path.dirname(path)) or "default"
         done = self.catalog.replace_lecture(path, st.st_size, st.st_mtime_ns, digest, course_name, content,
                                             self.models.stamps())
         self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)

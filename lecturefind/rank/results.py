@@ -32,7 +32,8 @@ def make_moment(lecture: Any, *, score: float, text: Optional[str] = "", start: 
     return Moment(file=lecture["path"], lecture=lecture["title"], lecture_id=lecture["lecture_id"],
                   course=lecture["course"], kind=kind, start_s=start, end_s=end, page=page, score=score,
                   snippet=snippet(text), url=URLS.moment(kind, lecture["lecture_id"], start, page),
-                  confident=score >= CONFIDENT, segment_id=segment_id)
+                  confident=score >= CONFIDENT, segment_id=segment_id,
+                  language=lecture["language"] if "language" in lecture.keys() else None)
 
 
 def mark_confidence(moments: list[Moment]) -> list[Moment]:

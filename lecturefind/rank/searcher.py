@@ -31,6 +31,7 @@ _EMBED_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query"
 
 REFINE = 24          # fused candidates refined and scored
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
+RESTATES_SLIDE = 0.88  # sentence~slide cosine above which the narrator is reading the slide out
 COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor
 
 
@@ -181,10 +182,13 @@ class Searcher:
             return seg, seg_cos, seg_cov
         anchor = best
         if anchor.kind == "sentence":
-            # the answer begins at this sentence, or at the slide change just before it (the topic's start)
+            # the answer begins at this sentence; at the slide change just before it only when the slide shows
+            # it too (its words match as well, or the sentence restates the slide): start and score share evidence
             start = max(anchor.start - 0.5, 0.0)
             slide = next((a for a in anchors if a.kind == "slide" and a.start <= anchor.start < a.end), None)
-            if slide is not None and anchor.start - slide.start <= SLIDE_LEAD_S:
+            if (slide is not None and anchor.start - slide.start <= SLIDE_LEAD_S
+                    and (coverage(qstems, slide.text) >= coverage(qstems, anchor.text)
+                         or _cos(slide.vec, anchor.vec) >= RESTATES_SLIDE)):
                 start = slide.start
             anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence")
         return anchor, max(seg_cos, _cos(best.vec, qv)), max(seg_cov, coverage(qstems, best.text))

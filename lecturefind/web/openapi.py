@@ -19,7 +19,7 @@ MOMENT = {
                    "file name).",
     "additionalProperties": False,
     "required": ["file", "lecture", "lecture_id", "course", "kind", "start_s", "end_s", "page", "score", "snippet",
-                 "url", "confident", "shown_in", "slide_ref", "segment_id"],
+                 "url", "confident", "shown_in", "slide_ref", "segment_id", "language"],
     "properties": {
         "file": {"type": "string", "description": "Source file name."},
         "lecture": {"type": "string"},
@@ -38,6 +38,7 @@ MOMENT = {
         "slide_ref": {"oneOf": [{"$ref": "#/components/schemas/Link"}, {"type": "null"}],
                       "description": "For video moments: the PDF page of the slide shown."},
         "segment_id": INT_OR_NULL,
+        "language": {"type": ["string", "null"], "description": "Spoken language of the lecture (ISO 639-1)."},
     },
 }
 
@@ -56,12 +57,14 @@ SEARCH_RESPONSE = {
 
 LECTURE: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
-    "required": ["id", "title", "course", "kind", "file", "duration_s", "pages", "url", "media_url", "captions_url"],
+    "required": ["id", "title", "course", "kind", "file", "duration_s", "pages", "url", "media_url", "captions_url",
+                 "language"],
     "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "course": {"type": "string"},
         "kind": {"type": "string", "enum": ["video", "audio", "pdf"]}, "file": {"type": "string"},
         "duration_s": NUM_OR_NULL, "pages": INT_OR_NULL, "url": {"type": "string"},
         "media_url": {"type": "string"}, "captions_url": {"type": ["string", "null"]},
+        "language": {"type": ["string", "null"]},
         "n_segments": {"type": "integer"},
     },
 }

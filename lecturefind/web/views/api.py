@@ -49,7 +49,7 @@ def lecture_json(lec) -> dict:
          "file": os.path.basename(lec["path"] or ""),
          "duration_s": round(float(lec["duration"]), 2) if lec["duration"] is not None else None,
          "pages": lec["pages"], "url": URLS.moment(kind, lec["id"]), "media_url": URLS.media(lec["id"]),
-         "captions_url": None if kind == "pdf" else URLS.captions(lec["id"])}
+         "captions_url": None if kind == "pdf" else URLS.captions(lec["id"]), "language": lec["language"]}
     if "n_segments" in lec.keys():
         d["n_segments"] = lec["n_segments"]
     return d
