@@ -104,6 +104,9 @@ def test_ingest_stores_the_language_captions_and_results_use_it(lectures, tmp_pa
     assert wer(make_speech.LECTURES["es"], said) < 0.5, said       # captions stay in Spanish
     html = client.get(lec["url"]).get_data(as_text=True)
     assert re.search(r'<track kind="captions"[^>]+srclang="es"', html), html[:2000]
+    assert '<span class="lang" title="spoken language">es</span>' in html
+    page = client.get("/", query_string={"q": "ecuación característica"}).get_data(as_text=True)
+    assert re.search(r'<span class="lang" lang="es"[^>]*>es</span>', page), page[:3000]
 
 
 def test_language_flag_overrides_detection(lectures, tmp_path):

@@ -64,7 +64,8 @@ def group_by_lecture(moments: Iterable) -> list[dict]:
     groups: dict = {}
     for m in moments:
         grp = groups.setdefault(m.lecture_id, {"lecture_id": m.lecture_id, "lecture": m.lecture, "course": m.course,
-                                               "kind": m.kind, "moments": []})
+                                               "kind": m.kind, "language": m.language,
+                                               "moments": []})
         grp["moments"].append(m)
     return list(groups.values())
 
