@@ -69,9 +69,5 @@ class Urls:
     def thumb(slide_id: int) -> str:
         return f"/thumb/{int(slide_id)}.jpg"
 
-    @staticmethod
-    def api(name: str) -> str:
-        return f"/api/{name}"
-
 
 URLS = Urls()

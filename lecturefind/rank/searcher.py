@@ -91,7 +91,7 @@ class Searcher:
     def _transcribe(self, samples: np.ndarray) -> str:
         return " ".join(s.text for s in self.models.asr.transcribe(samples)).strip()
 
-    def text_query(self, query: Query, text: str) -> Query:
+    def _text_query(self, query: Query, text: str) -> Query:
         """`query` with `text` as what the text path matches; its embedding starts now, beside BM25."""
         text = (text or "").strip()
         job = _EMBED_POOL.submit(self.models.embedder.query, text) if text else None
@@ -100,7 +100,7 @@ class Searcher:
     # -- the text path ------------------------------------------------------------------------
     def _text_search(self, query: Query, k: Optional[int] = None) -> list[Moment]:
         k = k or query.k
-        query = self.text_query(query, query.text)
+        query = self._text_query(query, query.text)
         rankings = [[h.segment_id for h in r.rank(query)] for r in self.retrievers
                     if (r.reads == "text" and query.text) or (r.reads == "image" and query.image is not None)
                     or (r.reads == "audio" and query.audio is not None)]
