@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -22,6 +21,8 @@ import urllib.request
 import zipfile
 
 import pytest
+
+from testing.servers import ServerFailed, free_port, stop, wait_listening
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "examples", "sample-course")
@@ -179,12 +180,6 @@ def test_no_index_page_renders_from_the_installed_templates(venv):
     assert "No index yet" in body and 'class="error-page"' in body and "/static/style.css" in body
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str, str]:
     try:
         with urllib.request.urlopen(url, timeout=60) as r:
@@ -195,32 +190,19 @@ def _get(url: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def server(venv, ingested):
-    port = _free_port()
+    port = free_port()
     log = open(os.path.join(venv["work"], "serve.log"), "w+")
     proc = subprocess.Popen([venv["bin"], "serve", "--index", venv["index"], "--port", str(port), "--threads", "2"],
                             cwd=venv["work"], env=_env(), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"lecturefind serve exited with {proc.returncode}:\n{log.read()[-3000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("lecturefind serve did not start listening within 180 s")
-                time.sleep(0.5)
+        try:
+            wait_listening(proc, port, 180, log_tail=lambda: (log.seek(0), log.read()[-3000:])[1])
+        except ServerFailed as e:
+            pytest.fail(str(e))
         yield {"base": base, "log": log.name}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop(proc)
         log.close()
 
 

@@ -6,6 +6,7 @@ and decoded here, never again downstream.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -82,8 +83,10 @@ def load_image(path: str, limits: Optional[Limits] = None) -> QueryImage:
     limits = limits or Limits.from_env()
     accepted = formats.names("image", "query")
     _check_file(path, "image", limits.image_bytes)
+    with open(path, "rb") as f:
+        data = f.read()      # read once: decoded here, sent as is to Gemini
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data)) as im:
             name = formats.PIL_FORMATS.get(im.format or "")
             if name is None:
                 raise QueryError(f"{path}: unsupported image format {im.format!r} (use {accepted})")
@@ -103,8 +106,6 @@ def load_image(path: str, limits: Optional[Limits] = None) -> QueryImage:
         raise QueryError(f"{path}: image too large (decompression bomb guard)") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise QueryError(f"{path}: truncated or corrupt image ({str(e)[:80]})") from None
-    with open(path, "rb") as f:
-        data = f.read()
     return QueryImage(path, formats.by_name(name), data, np.ascontiguousarray(arr[:, :, ::-1]))
 
 

@@ -143,7 +143,7 @@ class SpeechRecognizer:
             if out.probability < LOW_CONFIDENCE:
                 out.note = (f"language detection unsure ({out.language} at {out.probability:.2f}); transcribed as "
                             f"{out.language}: pass --language CODE to choose")
-        out.model = self.english_model if out.language == "en" else "base"
+        out.model = self.model_for(out.language)
         out.sentences = self._decode(audio, out.model, out.language or "en", prompt)
         return out
 
@@ -152,7 +152,11 @@ class SpeechRecognizer:
         if self._silent(audio):
             return []
         lang = language or self.detect_language(audio)[0]
-        return self._decode(audio, self.english_model if lang == "en" else "base", lang, None, offset)
+        return self._decode(audio, self.model_for(lang), lang, None, offset)
+
+    def model_for(self, language: Optional[str]) -> str:
+        """English (or unknown) speech: the English model chosen by measurement; any other language: base."""
+        return self.english_model if language in ("en", None) else "base"
 
     def _decode(self, audio: np.ndarray, model_name: str, language: str, prompt: Optional[str],
                 offset: float = 0.0) -> list[Sentence]:

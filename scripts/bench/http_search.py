@@ -11,7 +11,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,13 +19,10 @@ import time
 from urllib.parse import urlencode
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+from testing.servers import free_port, stop  # noqa: E402  (the repo root first)
+
 SAMPLE = os.path.join(ROOT, "examples", "sample-course")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ensure_index(index: str) -> None:
@@ -117,11 +113,7 @@ def main() -> None:
         }
         print(json.dumps(out, indent=1))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server, timeout=10)
 
 
 if __name__ == "__main__":
