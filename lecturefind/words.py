@@ -1,15 +1,18 @@
-"""Words: tokens, stems and the one rule for "this word matches that query word".
+"""Words: tokens, stems and the one rule for "this word matches that query word", in any Latin-script language.
 
 Scoring (lexical coverage of an anchor) and highlighting (the <mark>ed words of a snippet) both use
-`word_matches`, so the highlighted words are exactly the words that counted.
+`word_matches`, so the highlighted words are exactly the words that counted. BM25 (SQLite FTS5) indexes
+`fts_text`: each word's Snowball stem in English and in the text's language, diacritics folded, so
+"ecuaciones" finds "ecuación" and "Größe" finds "grosse"; queries are stemmed the same way (`fts_query`).
 """
 from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable
+import unicodedata
+from typing import Iterable, Optional
 
-STOPWORDS = frozenset("""
+_EN_STOP = """
 a about above after again against all am an and any are as at be because been before being below between both
 but by can could did do does doing down during each few for from further had has have having he her here hers
 him his how i if in into is it its itself just let me more most my no nor not now of off on once only or other
@@ -17,13 +20,54 @@ our out over own same she should so some such than that the their them then ther
 to too under until up very was we were what when where which while who whom why will with would you your
 lecture lectures slide slides explain explained show shown showed talk talked say said mention mentioned
 lesson class course video part discuss discussed tell told describe described does did we us
-""".split())
+"""
+# the commonest function words of the languages Whisper and the OCR serve best; words that are also English
+# content words ("die", "war", "man", "art") are left out
+_STOP = {
+    "es": """el la los las un una unos unas de del al y o u e que en se su sus por para con sin sobre es son
+          fue ser está están este esta estos estas ese esa eso como pero más muy ya le les lo nos mi tu qué
+          cómo dónde cuándo cuál cuáles donde cuando porque también entre hasta desde hay""",
+    "de": """der das den dem des ein eine einer eines einem einen und oder nicht ist sind wird werden wurde
+          mit von zu zum zur auf aus bei für im ins über unter wie wir ihr sie er es auch noch nur dass
+          was wo wann warum welche welcher welches wer haben hat sich vom""",
+    "fr": """le la les un une des du de et ou que qui est sont être avec pour par sur dans en au aux ce
+          cette ces se sa son ses nous vous ils elle il pas plus comme mais où quand comment pourquoi quel
+          quelle quels quelles avons été""",
+    "pt": """o a os as um uma uns umas de do da dos das e ou que em no na nos nas por para com sem sobre é
+          são foi ser está estão este esta isso como mas mais muito se seu sua onde quando porque qual
+          quais também entre até desde há""",
+    "it": """il lo la i gli le un uno una di del della dei delle e o che in nel nella per con su è sono
+          come ma più dove quando perché quale anche tra fra""",
+}
+STOPWORDS = frozenset(_EN_STOP.split()) | frozenset(w for ws in _STOP.values() for w in ws.split())
 
+_SNOWBALL = {"en": "english", "es": "spanish", "de": "german", "fr": "french", "pt": "portuguese",
+             "it": "italian", "nl": "dutch", "sv": "swedish", "da": "danish", "no": "norwegian", "nb": "norwegian",
+             "fi": "finnish", "ca": "catalan", "ro": "romanian", "hu": "hungarian", "tr": "turkish",
+             "pl": "polish", "cs": "czech", "ru": "russian", "el": "greek", "id": "indonesian", "lt": "lithuanian",
+             "eu": "basque", "ga": "irish", "hy": "armenian", "ne": "nepali", "hi": "hindi", "ta": "tamil",
+             "sr": "serbian", "ar": "arabic", "fa": "persian", "et": "estonian", "yi": "yiddish"}
+_FOLD = str.maketrans({"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
+                       "ı": "i"})
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
-def tokens(text: str) -> list[str]:
+def fold(word: str) -> str:
+    """Lower case without diacritics: "Ecuación" → "ecuacion", "Größe" → "grosse" (what FTS5's unicode61 does,
+    plus the letters it leaves alone)."""
+    w = word.lower().translate(_FOLD)
+    if w.isascii():
+        return w
+    return "".join(ch for ch in unicodedata.normalize("NFKD", w) if not unicodedata.combining(ch))
+
+
+def _words(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+
+
+def tokens(text: str) -> list[str]:
+    """The content words of a text, lower case and folded."""
+    return [fold(t) for t in _words(text)]
 
 
 def stem(tok: str) -> str:
@@ -65,11 +109,71 @@ def coverage(query_stems: Iterable[str], text: str) -> float:
 
 def matches_any(word: str, query_stems: Iterable[str]) -> bool:
     """A single (unstemmed) word of a text matches one of the query stems."""
-    w = stem(word.lower())
+    w = stem(fold(word))
     return any(word_matches(q, w) for q in query_stems)
 
 
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the content tokens, each quoted."""
-    toks = list(dict.fromkeys(tokens(text)))[:32]
-    return " OR ".join(f'"{t}"' for t in toks)
+def guess_language(text: str) -> Optional[str]:
+    """The language whose function words a text uses most (of those with a stop list), or None when it has
+    too few of them to tell (short or technical text)."""
+    low = _TOKEN.findall(text.lower())
+    if len(low) < 4:
+        return None
+    counts = {lang: sum(1 for t in low if t in _STOP_SETS[lang]) for lang in _STOP_SETS}
+    counts["en"] = sum(1 for t in low if t in _EN_SET)
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] >= max(2, 0.1 * len(low)) else None
+
+
+_EN_SET = frozenset(_EN_STOP.split())
+_STOP_SETS = {lang: frozenset(ws.split()) for lang, ws in _STOP.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _stemmer(language: str):
+    import Stemmer
+
+    return Stemmer.Stemmer(_SNOWBALL[language])
+
+
+def stemmable(language: Optional[str]) -> bool:
+    return language in _SNOWBALL
+
+
+def index_stems(word: str, languages: Iterable[str]) -> set[str]:
+    """The word's stems, one per language (Snowball, then folded, so Spanish/Portuguese z~c plurals and
+    Portuguese -ção/-ções meet): what BM25 indexes and looks up."""
+    w = word.lower()
+    out = set()
+    for lang in languages:
+        st = fold(_stemmer(lang).stemWord(w))
+        if lang in ("es", "pt"):
+            st = re.sub(r"z$", "c", st)                     # matriz ~ matrices, luz ~ luces
+            if lang == "pt":
+                st = re.sub(r"(?<=c)[ao]$", "", st)         # função/funções → func
+        out.add(st)
+    return out
+
+
+def _languages(*langs: Optional[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(lang for lang in ("en", *langs) if lang and stemmable(lang)))
+
+
+def fts_text(text: str, language: Optional[str] = None) -> str:
+    """The text as BM25 indexes it: every word's stems in English and in the text's language (the lecture's, or
+    the one its words show)."""
+    langs = _languages(language, guess_language(text))
+    return " ".join(" ".join(sorted(index_stems(t, langs))) for t in _TOKEN.findall(text.lower()))
+
+
+def fts_terms(text: str, languages: Iterable[Optional[str]] = ()) -> list[list[str]]:
+    """Per content word of a query, its stems in English, in the languages given (the index's) and in the
+    query's own."""
+    langs = _languages(*languages, guess_language(text))
+    return [sorted(index_stems(t, langs)) for t in dict.fromkeys(_words(text))]
+
+
+def fts_query(terms: Iterable[Iterable[str]]) -> str:
+    """An FTS5 OR-query of the given stems, each quoted."""
+    flat = list(dict.fromkeys(s for group in terms for s in group if s))[:48]
+    return " OR ".join(f'"{t}"' for t in flat)

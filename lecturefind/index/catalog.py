@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import LectureFindError
 from ..records import Segment, Sentence, Slide
+from ..words import fts_text
 
 SCHEMA_VERSION = "1"
 
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS segments(
     start_s REAL, end_s REAL, page INTEGER, speech TEXT, slide_text TEXT, embedding BLOB);
 CREATE INDEX IF NOT EXISTS segments_lecture ON segments(lecture_id, start_s);
 CREATE VIRTUAL TABLE IF NOT EXISTS segments_fts USING fts5(
-    text, tokenize='porter unicode61 remove_diacritics 2');
+    text, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS sentences(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
     start_s REAL, end_s REAL, text TEXT, embedding BLOB);
@@ -142,11 +143,15 @@ class Catalog:
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
 
     def _migrate(self) -> None:
-        """Older indexes: lectures had no language; gemini_segments had a per-row signature and no foreign key."""
+        """Older indexes: lectures had no language; segments_fts had FTS5's English porter stems;
+        gemini_segments had a per-row signature and no foreign key."""
         lecture_cols = {r[1] for r in self.conn.execute("PRAGMA table_info(lectures)")}
         if lecture_cols and "language" not in lecture_cols:
             self.conn.execute("ALTER TABLE lectures ADD COLUMN language TEXT")
             self.conn.execute("ALTER TABLE lectures ADD COLUMN language_prob REAL")
+        fts = self.one("SELECT sql FROM sqlite_master WHERE name = 'segments_fts'")
+        if fts and "porter" in fts[0]:
+            self._rebuild_fts()
         cols = {r[1] for r in self.conn.execute("PRAGMA table_info(gemini_segments)")}
         if "sig" not in cols:
             return
@@ -158,6 +163,17 @@ class Catalog:
             c.execute("INSERT INTO gemini_segments SELECT segment_id, model, dims, content_key, vec "
                       "FROM gemini_segments_old WHERE segment_id IN (SELECT id FROM segments)")
             c.execute("DROP TABLE gemini_segments_old")
+
+    def _rebuild_fts(self) -> None:
+        """BM25's table re-made from the segments, words stemmed in their lecture's language (`fts_text`)."""
+        rows = self.q("SELECT s.id, s.slide_text, s.speech, l.language FROM segments s "
+                      "JOIN lectures l ON l.id = s.lecture_id")
+        with self.transaction() as c:
+            c.execute("DROP TABLE segments_fts")
+            c.execute("CREATE VIRTUAL TABLE segments_fts USING fts5(text, tokenize='unicode61 remove_diacritics 2')")
+            c.executemany("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)",
+                          [(r[0], fts_text("\n".join(t for t in (r[1], r[2]) if t), r[3])) for r in rows])
+            self.bump_generation()
 
     # -- plumbing (tests and tools read with q/one; the package uses the named methods) -------------
     def close(self) -> None:
@@ -289,7 +305,7 @@ class Catalog:
                 "INSERT INTO segments(lecture_id, start_s, end_s, page, speech, slide_text, embedding) "
                 "VALUES(?,?,?,?,?,?,?)",
                 (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec))).lastrowid
-            c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, seg.text))
+            c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, fts_text(seg.text, content.language)))
             if vec is not None and sid is not None:
                 out.added[sid] = vec
         sent_vecs = content.sentence_vecs if content.sentence_vecs is not None else [None] * len(content.sentences)
@@ -331,6 +347,10 @@ class Catalog:
         return seg_ids
 
     # -- segments: retrieval and refinement --------------------------------------------------------
+    def languages(self) -> list[str]:
+        """The spoken languages of the indexed lectures."""
+        return [r[0] for r in self.q("SELECT DISTINCT language FROM lectures WHERE language IS NOT NULL")]
+
     def segment_count(self, lecture_id: Optional[int] = None) -> int:
         if lecture_id is None:
             return self.q("SELECT COUNT(*) FROM segments")[0][0]
@@ -345,7 +365,7 @@ class Catalog:
         return ids, vecs
 
     def term_doc_counts(self, terms: Iterable[str]) -> dict[str, int]:
-        """Segments holding each FTS5 term (porter stems), read off the FTS5 vocabulary; absent terms are left out."""
+        """Segments holding each FTS5 term (`words.fts_text` stems), off the FTS5 vocabulary; absent ones left out."""
         terms = list(dict.fromkeys(terms))
         if not terms:
             return {}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...index.catalog import Catalog
-from ...words import fts_query, tokens
+from ...words import fts_query, fts_terms
 from ..query import Query
 from .base import CANDIDATES, Ranked, Reads
 
@@ -12,45 +12,42 @@ MAX_DF = 0.05         # a word in more than this share of segments adds cost, no
 
 
 class LexicalRetriever:
+    """BM25 over `words.fts_text` stems: each query word stemmed in English, in the index's lecture languages
+    and in the query's own language."""
+
     name = "lexical"
     reads: Reads = "text"
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
-        self._count, self._count_gen = 0, -1          # segment count, per catalog generation
+        self._gen = -1
+        self._count, self._languages = 0, list[str]()       # per catalog generation
 
-    def _segment_count(self) -> int:
+    def _refresh(self) -> None:
         gen = self.catalog.generation
-        if self._count_gen != gen:
+        if self._gen != gen:
             self._count = self.catalog.segment_count()
-            self._count_gen = gen
-        return self._count
+            self._languages = self.catalog.languages()
+            self._gen = gen
 
-    def _doc_freqs(self, toks: list[str]) -> dict[str, int]:
-        """Segments holding each token (porter stems are prefixes of most words; a token whose stem is not
-        found is reported as unknown, -1, and kept)."""
-        cands = {t[:n]: t for t in toks for n in range(min(3, len(t)), len(t) + 1)}
-        found = self.catalog.term_doc_counts(cands)
-        out = {}
-        for t in toks:
-            stem = next((t[:n] for n in range(len(t), min(3, len(t)) - 1, -1) if t[:n] in found), None)
-            out[t] = found[stem] if stem else -1
-        return out
-
-    def terms(self, text: str) -> list[str]:
-        """The query words sent to BM25: all of them, or on a large index the rarest few."""
-        toks = list(dict.fromkeys(tokens(text)))
-        n = self._segment_count() if toks else 0
+    def terms(self, text: str) -> list[list[str]]:
+        """The query words' stems sent to BM25: all of them, or on a large index those of the rarest few words."""
+        self._refresh()
+        groups = fts_terms(text, self._languages)
+        n = self._count if groups else 0
         if n > PRUNE_ABOVE:
             # BM25 scores every segment holding any query word: keep the rarest words, which carry the
             # ranking anyway, so a question full of common course words stays fast at 100k segments
-            df = self._doc_freqs(toks)
-            toks = sorted(toks, key=lambda t: max(df[t], 0))[:MAX_TERMS]   # unknown: absent or unusual stem
-            toks = toks[:1] + [t for t in toks[1:] if df[t] <= MAX_DF * n]
-        return toks
+            found = self.catalog.term_doc_counts(s for g in groups for s in g)
+            df = [max((found.get(s, 0) for s in g), default=0) for g in groups]
+            present = [i for i in range(len(groups)) if df[i]]     # a word in no segment cannot rank one
+            order = sorted(present, key=lambda i: df[i])[:MAX_TERMS]
+            order = order[:1] + [i for i in order[1:] if df[i] <= MAX_DF * n]
+            groups = [groups[i] for i in order]
+        return groups
 
     def rank(self, query: Query, n: int = CANDIDATES) -> list[Ranked]:
-        match = fts_query(" ".join(self.terms(query.text)))
+        match = fts_query(self.terms(query.text))
         if not match:
             return []
         ids = self.catalog.bm25(match, n)

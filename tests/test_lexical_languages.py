@@ -1,0 +1,104 @@
+"""BM25 in the lecture's language: inflections, diacritics and function words of Spanish, German, French and
+Portuguese lectures, through the real catalog (SQLite FTS5) and the lexical retriever."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from lecturefind.index.catalog import Catalog, LectureContent
+from lecturefind.rank.query import Query
+from lecturefind.rank.retrievers.lexical import LexicalRetriever
+from lecturefind.records import Segment
+from lecturefind.words import fts_terms, fts_text, guess_language, tokens
+
+# (language, word as the lecture says it, word as a student types it)
+PAIRS = [
+    ("es", "matrices", "matriz"), ("es", "ecuaciones", "ecuación"), ("es", "características", "caracteristica"),
+    ("es", "derivamos", "derivada"),
+    ("de", "Eigenwerten", "Eigenwert"), ("de", "Größe", "Grösse"), ("de", "große", "groß"),
+    ("fr", "équations", "equation"), ("fr", "dérivée", "dériver"), ("fr", "matrices", "matrice"),
+    ("pt", "funções", "função"), ("pt", "matrizes", "matriz"), ("pt", "equações", "equação"),
+    ("en", "eigenvalues", "eigenvalue"), ("en", "derived", "derivation"),
+]
+
+
+@pytest.mark.parametrize("lang,said,typed", PAIRS)
+def test_inflected_word_meets_its_query_form(lang, said, typed):
+    indexed = set(fts_text(said, lang).split())
+    asked = set(fts_terms(typed, [lang])[0])
+    assert indexed & asked, (said, indexed, typed, asked)
+
+
+def test_unrelated_words_stay_apart():
+    for lang, a, b in [("es", "matriz", "material"), ("de", "Eigenwert", "Eigentum"), ("pt", "função", "fundo")]:
+        assert not set(fts_text(a, lang).split()) & set(fts_terms(b, [lang])[0]), (a, b)
+
+
+def test_function_words_of_other_languages_are_not_content():
+    assert tokens("¿Dónde se deriva la ecuación de los autovalores?") == ["deriva", "ecuacion", "autovalores"]
+    assert tokens("Wie groß ist die Matrix und was sind Eigenwerte?") == ["gross", "die", "matrix", "eigenwerte"]
+    assert guess_language("Wie groß ist die Matrix und was sind Eigenwerte der Abbildung?") == "de"
+    assert guess_language("¿Dónde se deriva la ecuación de los autovalores de una matriz?") == "es"
+    assert guess_language("where did we derive the eigenvalue condition for the matrix") == "en"
+    assert guess_language("eigenvalue") is None
+
+
+def _lecture(cat: Catalog, name: str, language: str, texts: list[str]) -> list[int]:
+    segs = [Segment(start=20.0 * i, end=20.0 * i + 20, speech=t) for i, t in enumerate(texts)]
+    cat.replace_lecture(f"/c/{name}.mp4", 1, 1, name * 8, "course", LectureContent(
+        kind="audio", title=name, duration=20.0 * len(texts), language=language, segments=segs,
+        segment_vecs=[None] * len(segs)), {})
+    return [r["id"] for r in cat.file_segments(f"/c/{name}.mp4")]
+
+
+def _top(retr: LexicalRetriever, text: str) -> int:
+    hits = retr.rank(Query(text=text))
+    assert hits, text
+    return hits[0].segment_id
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    cat = Catalog(str(tmp_path / "idx"))
+    yield cat
+    cat.close()
+
+
+def test_native_language_questions_find_inflected_speech(catalog):
+    es = _lecture(catalog, "algebra-es", "es", [
+        "Hoy vemos el material del curso y las tareas.",
+        "Las matrices simétricas tienen autovalores reales.",
+        "La ecuación característica se obtiene del determinante."])
+    de = _lecture(catalog, "algebra-de", "de", [
+        "Die Größe der Matrix bestimmt den Aufwand.",
+        "Eigenwerten entsprechen Nullstellen des Polynoms."])
+    pt = _lecture(catalog, "calculo-pt", "pt", ["As funções contínuas num intervalo fechado.", "O fundo do gráfico."])
+    en = _lecture(catalog, "algebra-en", "en", ["We derived the eigenvalues of the rotation matrix."])
+    retr = LexicalRetriever(catalog)
+    assert _top(retr, "¿qué es una matriz simétrica?") == es[1]
+    assert _top(retr, "ecuaciones características") == es[2]
+    assert _top(retr, "grosse Matrix") == de[0]
+    assert _top(retr, "Eigenwert") == de[1]
+    assert _top(retr, "função contínua") == pt[0]
+    assert _top(retr, "derive eigenvalue") == en[0]
+
+
+def test_an_index_with_porter_stems_is_rebuilt_on_open(tmp_path):
+    cat = Catalog(str(tmp_path / "idx"))
+    ids = _lecture(cat, "algebra-es", "es", ["Las matrices simétricas.", "Otra cosa."])
+    cat.close()
+    conn = sqlite3.connect(tmp_path / "idx" / "catalog.sqlite")   # as an older version left it
+    conn.executescript("DROP TABLE segments_fts; CREATE VIRTUAL TABLE segments_fts USING fts5(text, "
+                       "tokenize='porter unicode61 remove_diacritics 2');")
+    conn.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, 'Las matrices simétricas.')", (ids[0],))
+    conn.commit()
+    conn.close()
+    cat = Catalog(str(tmp_path / "idx"), readonly=True)
+    try:
+        sql = cat.one("SELECT sql FROM sqlite_master WHERE name = 'segments_fts'")[0]
+        assert "porter" not in sql
+        assert _top(LexicalRetriever(cat), "matriz") == ids[0]
+        assert cat.one("SELECT COUNT(*) FROM segments_fts")[0] == 2
+    finally:
+        cat.close()
