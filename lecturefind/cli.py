@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from .config import IngestConfig, default_index_dir
+from .errors import printable
 from .gemini import cli_support as gemini_cli
 from .timecode import clock_span
 
@@ -24,30 +25,33 @@ def main() -> None:
 
 
 class StageBars:
-    """One tqdm bar per (file, stage)."""
+    """One tqdm bar per (file, stage); a file's speech finishes while the next file's pictures are read."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.bars: dict = {}
-        self.current: Optional[str] = None
+        self.seen: set[str] = set()
 
     def __call__(self, path: str, stage: str, done: float, total: float) -> None:
         if not self.enabled:
             return
         from tqdm import tqdm
 
-        if self.current != path:
-            self.close()
-            self.current = path
-            click.echo(f"» {os.path.basename(path)}", err=True)
-        bar = self.bars.get(stage)
+        name = printable(os.path.basename(path))
+        if path not in self.seen:
+            self.seen.add(path)
+            click.echo(f"» {name}", err=True)
+        bar = self.bars.get((path, stage))
         if bar is None:
             unit = "s" if stage in ("frames", "asr") else "it"
-            bar = self.bars[stage] = tqdm(total=round(total, 1), desc=f"  {stage:<6}", unit=unit, leave=True,
-                                          file=sys.stderr, bar_format="{desc} {percentage:3.0f}%|{bar:24}| "
-                                          "{n:.0f}/{total:.0f}{unit} [{elapsed}]")
+            bar = self.bars[(path, stage)] = tqdm(
+                total=round(total, 1), desc=f"  {name[:24]:<24} {stage:<6}", unit=unit, leave=True, file=sys.stderr,
+                bar_format="{desc} {percentage:3.0f}%|{bar:24}| {n:.0f}/{total:.0f}{unit} [{elapsed}]")
         bar.n = round(min(done, total), 1)
         bar.refresh()
+        if done >= total:
+            bar.close()
+            del self.bars[(path, stage)]
 
     def close(self) -> None:
         for b in self.bars.values():
@@ -68,8 +72,10 @@ class StageBars:
               help="Glossary for speech recognition: one course term per line (names, acronyms, jargon).")
 @click.option("--course-vocab", is_flag=True,
               help="Also give the decoder the words printed in the course's slide PDFs (see README: WER vs ranking).")
+@click.option("--slide-vocab/--no-slide-vocab", default=True,
+              help="Give the decoder the terms OCR'd from each lecture's own slides (default: on).")
 @gemini_cli.ingest_options
-def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab) -> None:
+def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab, slide_vocab) -> None:
     """Index videos, audio and slide PDFs (files or folders, recursively)."""
     from .ingest.pipeline import Ingestor
 
@@ -90,6 +96,7 @@ def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, co
 
         cfg.glossary = tuple(read_glossary(vocab))
     cfg.course_vocab = course_vocab
+    cfg.slide_vocab = cfg.slide_vocab and slide_vocab
     indexers = gemini_cli.for_ingest(paths, index_dir, cfg)   # none offline; --dry-run prints and exits
     bars = StageBars(enabled=not quiet)
     ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True), indexers=indexers)

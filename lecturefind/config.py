@@ -21,6 +21,7 @@ class IngestConfig:
     language: Optional[str] = None   # spoken language (ISO 639-1) of every lecture; None: detect per lecture
     glossary: tuple[str, ...] = ()   # course terms for the speech decoder (--vocab FILE)
     course_vocab: bool = False       # also the terms printed in the course's slide PDFs (--course-vocab)
+    slide_vocab: bool = True         # the terms on the lecture's own slides (--no-slide-vocab)
 
     @classmethod
     def from_env(cls) -> "IngestConfig":
@@ -28,4 +29,6 @@ class IngestConfig:
         for name, attr in (("LECTUREFIND_WINDOW_S", "window_s"), ("LECTUREFIND_OVERLAP_S", "overlap_s")):
             if os.environ.get(name):
                 setattr(c, attr, float(os.environ[name]))
+        if os.environ.get("LECTUREFIND_SLIDE_VOCAB", "1") == "0":
+            c.slide_vocab = False
         return c

@@ -1,4 +1,12 @@
-"""Errors with a message a user can read."""
+"""Errors with a message a user can read, and the one rule for showing a file name on one line."""
+
+
+def printable(text: str) -> str:
+    """`text` safe for one terminal or log line: control and format characters (newline, ESC of an ANSI/OSC
+    sequence, bidi overrides) shown as escapes instead of acting."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class LectureFindError(Exception):

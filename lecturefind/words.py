@@ -107,6 +107,15 @@ def coverage(query_stems: Iterable[str], text: str) -> float:
     return hits / len(query_stems)
 
 
+def title_line(text: str) -> str:
+    """A slide's or page's title: its first line with at least three letters (OCR lines run top to bottom; a
+    PDF's text layer starts with the heading)."""
+    for line in (text or "").splitlines():
+        if sum(ch.isalpha() for ch in line) >= 3:
+            return line.strip()
+    return ""
+
+
 def matches_any(word: str, query_stems: Iterable[str]) -> bool:
     """A single (unstemmed) word of a text matches one of the query stems."""
     w = stem(fold(word))

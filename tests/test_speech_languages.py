@@ -161,8 +161,35 @@ def test_only_the_glossary_without_course_vocab(models, tmp_path, monkeypatch):
     monkeypatch.setattr(models.asr, "transcribe_lecture",
                         lambda audio, language=None, prompt=None: seen.append(prompt) or real(audio, language, prompt))
     clip = cut(LECTURE2, str(tmp_path / "clip.mp4"), 0.0, 12.0)
-    cfg = IngestConfig(glossary=("Unibus", "DMA"))
+    cfg = IngestConfig(glossary=("Unibus", "DMA"), slide_vocab=False)
     ing = Ingestor(str(tmp_path / "idx"), cfg, models=models, log=lambda line: None)
     assert not ing.ingest([HANDOUT, clip], course="C").errors
     ing.close()
     assert seen == ["Unibus, DMA."]
+
+
+def test_each_lecture_s_own_slides_reach_its_decoder(models, tmp_path, monkeypatch):
+    """By default a lecture's decoder prompt holds the words OCR'd from that lecture's slides, also when the
+    next file's slides are read while its speech is decoded (a two-lecture batch)."""
+    from helpers import LECTURE1, LECTURE2, VIDEOS, cut
+
+    from lecturefind.ingest.pipeline import Ingestor
+
+    seen: list = []
+    real = models.asr.transcribe_lecture
+    monkeypatch.setattr(models.asr, "transcribe_lecture",
+                        lambda audio, language=None, prompt=None: seen.append(prompt) or real(audio, language, prompt))
+    names = [os.path.basename(LECTURE1), os.path.basename(LECTURE2)]
+    clips = [cut(src, str(tmp_path / n), 0.0, VIDEOS[n]["slides"][1]["end_s"])
+             for src, n in zip((LECTURE1, LECTURE2), names)]
+    titles = {n: {w.lower() for s in VIDEOS[n]["slides"][:2] for w in s["title"].split() if len(w) >= 5}
+              for n in names}
+    ing = Ingestor(str(tmp_path / "idx"), models=models, log=lambda line: None)
+    rep = ing.ingest(clips, course="C")
+    ing.close()
+    assert not rep.errors and rep.ingested == 2, rep.errors
+    assert len(seen) == 2
+    for prompt, n, m in zip(seen, names, names[::-1]):
+        got = {w.strip(",.").lower() for w in (prompt or "").split()}
+        assert titles[n] & got, (prompt, titles[n])
+        assert not (titles[m] - titles[n]) & got, (prompt, titles[m])

@@ -5,7 +5,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -20,6 +20,7 @@ from ..records import Probe, Segment, Sentence, Slide
 from ..segment.planner import plan_clips
 from ..segment.slides import SlideChangeDetector
 from ..signals.asr import Transcript
+from ..signals.vocabulary import course_terms, decoder_prompt
 from ..visual.features import INDEX_SIDE
 from ..visual.features import extract as visual_features
 
@@ -38,6 +39,7 @@ class Extracted:
     segments: list[Segment] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     transcript: Optional[Transcript] = None      # language, how it was chosen, any note for the user
+    prompt: str = ""                             # what the speech decoder was given (the vocabulary)
 
 
 def _noop(stage: str, done: float, total: float) -> None:
@@ -54,45 +56,64 @@ class Extractor:
         os.makedirs(keyframe_dir, exist_ok=True)
 
     def extract(self, path: str, kind: str, key: str, progress: Progress = _noop,
-                prompt: Optional[str] = None) -> Extracted:
-        """`prompt`: the course vocabulary for the speech decoder."""
-        if kind == "pdf":
-            return self._pdf(path, key, progress)
-        return self._av(path, kind, key, progress, prompt)
+                vocabulary: Sequence[str] = (), glossary: Sequence[str] = ()) -> Extracted:
+        """The whole file at once (see `start`)."""
+        return self.start(path, kind, key, progress, vocabulary, glossary)()
 
-    # -- video / audio ----------------------------------------------------------------------
-    def _av(self, path: str, kind: str, key: str, progress: Progress, prompt: Optional[str] = None) -> Extracted:
+    def start(self, path: str, kind: str, key: str, progress: Progress = _noop,
+              vocabulary: Sequence[str] = (), glossary: Sequence[str] = ()) -> Callable[[], Extracted]:
+        """Do the picture work now and start the speech in the background; the returned call waits for the
+        speech and plans the segments. The decoder's prompt is the glossary, then the most frequent terms of
+        this lecture's own slides and of `vocabulary` (texts, e.g. the course's PDFs). A caller can start the
+        next file's picture work while this file's speech runs."""
+        if kind == "pdf":
+            out = self._pdf(path, key, progress)
+            return lambda: out
         p = probe(path)
         if kind == "video" and not p.has_video:
             kind = "audio" if p.has_audio else kind
         out = Extracted(kind=kind, duration=p.duration, probe=p)
         start = 0.0
-        # speech runs in a worker thread beside the picture work (both release the GIL)
-        asr_job = _POOL.submit(self._speech, path, p.duration, progress, prompt) if p.has_audio else None
-        try:
-            if p.has_video and kind == "video":
-                t0 = time.perf_counter()
-                det = SlideChangeDetector()
-                for t, gray in ffmpeg.sample_frames(path, self.cfg.sample_fps, 160, 90):
-                    det.process_frame(t, gray)
-                    if int(t * self.cfg.sample_fps) % 20 == 0:
-                        progress("frames", min(t, p.duration), p.duration)
-                progress("frames", p.duration, p.duration)
-                out.slides = det.slides(p.duration)
-                start = det.content_start
-                out.timings["frames"] = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                self._read_slides(path, key, out.slides, progress)
-                out.timings["ocr+visual"] = time.perf_counter() - t0
-        finally:
+        if p.has_video and kind == "video":
+            t0 = time.perf_counter()
+            det = SlideChangeDetector()
+            for t, gray in ffmpeg.sample_frames(path, self.cfg.sample_fps, 160, 90):
+                det.process_frame(t, gray)
+                if int(t * self.cfg.sample_fps) % 20 == 0:
+                    progress("frames", min(t, p.duration), p.duration)
+            progress("frames", p.duration, p.duration)
+            out.slides = det.slides(p.duration)
+            start = det.content_start
+            out.timings["frames"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            self._read_slides(path, key, out.slides, progress)
+            out.timings["ocr+visual"] = time.perf_counter() - t0
+        asr_job = None
+        if p.has_audio:
+            own = [s.text for s in out.slides if s.same_as is None and s.text] if self.cfg.slide_vocab else []
+            prompt = decoder_prompt(course_terms([*own, *vocabulary], glossary))
+            out.prompt = prompt or ""
+            # speech runs in a worker thread (it releases the GIL) beside the next file's picture work
+            asr_job = _POOL.submit(self._speech, path, p.duration, prompt)
+
+        def finish() -> Extracted:
             if asr_job is not None:
                 out.transcript, out.timings["asr"] = asr_job.result()
                 out.sentences = out.transcript.sentences
+                progress("asr", p.duration, p.duration)
+            self._plan(out, start)
+            return out
+
+        return finish
+
+    def _plan(self, out: Extracted, start: float) -> None:
+        """The file's clips, each with its sentences and distinct slide texts."""
         if out.sentences:
             start = min(start, out.sentences[0].start)
+        has_audio = bool(out.probe and out.probe.has_audio)
         changes = [s.start for s in out.slides[1:]] if out.slides else [s.start for s in out.sentences]
-        max_len = self.cfg.max_audio_clip_s if p.has_audio else self.cfg.max_silent_clip_s
-        spans = plan_clips(p.duration, changes, window=self.cfg.window_s, overlap=self.cfg.overlap_s,
+        max_len = self.cfg.max_audio_clip_s if has_audio else self.cfg.max_silent_clip_s
+        spans = plan_clips(out.duration, changes, window=self.cfg.window_s, overlap=self.cfg.overlap_s,
                            snap=self.cfg.snap_s, max_len=max_len, start=start)
         for sp in spans:
             sent_idx = [i for i, s in enumerate(out.sentences) if sp.start - 0.5 <= (s.start + s.end) / 2 < sp.end]
@@ -105,15 +126,11 @@ class Extractor:
                 start=sp.start, end=sp.end, speech=" ".join(out.sentences[i].text for i in sent_idx),
                 slide_text="\n".join(out.slides[i].text for i in slide_idx),
                 sentence_idx=sent_idx, slide_idx=slide_idx))
-        return out
 
-    def _speech(self, path: str, duration: float, progress: Progress,
-                prompt: Optional[str] = None) -> tuple[Transcript, float]:
+    def _speech(self, path: str, duration: float, prompt: Optional[str] = None) -> tuple[Transcript, float]:
         t0 = time.perf_counter()
         audio = ffmpeg.decode_audio(path)
-        progress("asr", 0, duration)
         transcript = self.models.asr.transcribe_lecture(audio, language=self.cfg.language, prompt=prompt)
-        progress("asr", duration, duration)
         return transcript, time.perf_counter() - t0
 
     def _read_slides(self, path: str, key: str, slides: list[Slide], progress: Progress) -> None:

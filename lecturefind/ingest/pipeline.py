@@ -11,18 +11,17 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Protocol, Sequence
+from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 
 import numpy as np
 
 from ..config import IngestConfig
-from ..errors import LectureFindError, MediaError
+from ..errors import LectureFindError, MediaError, printable
 from ..formats import ingest_exts, media_kind
 from ..index.catalog import Catalog, LectureContent
 from ..index.vectors import VectorStore
 from ..ml_models import MLModels
-from ..signals.vocabulary import course_terms, decoder_prompt
-from .extract import Extractor
+from .extract import Extracted, Extractor
 
 
 @dataclass
@@ -48,12 +47,17 @@ class IngestReport:
 
 
 def discover(paths: Iterable[str]) -> list[tuple[str, Optional[str]]]:
-    """(absolute path, error or None) for every file named or found under a directory."""
+    """(absolute path, error or None) for every file named or found under a directory, each once; a folder
+    that cannot be read is an error line too, not a silent gap."""
     out: list[tuple[str, Optional[str]]] = []
+
+    def unreadable(e: OSError) -> None:
+        out.append((os.path.abspath(e.filename or "?"), f"cannot read folder ({_os_reason(e)})"))
+
     for p in paths:
         ap = os.path.abspath(p)
         if os.path.isdir(ap):
-            for root, dirs, files in os.walk(ap):
+            for root, dirs, files in os.walk(ap, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if not name.startswith(".") and media_kind(name):
@@ -64,7 +68,15 @@ def discover(paths: Iterable[str]) -> list[tuple[str, Optional[str]]]:
             out.append((ap, f"unsupported file type '{os.path.splitext(ap)[1] or '(none)'}' ({ingest_exts()})"))
         else:
             out.append((ap, None))
-    return out
+    once: dict[str, tuple[str, Optional[str]]] = {}
+    for pe in out:
+        once.setdefault(pe[0], pe)
+    return list(once.values())
+
+
+def _os_reason(e: OSError) -> str:
+    """A plain reason for a file system error: 'permission denied', 'too many levels of symbolic links'."""
+    return (e.strerror or type(e).__name__).lower()
 
 
 def sha256_file(path: str) -> str:
@@ -138,26 +150,25 @@ class Ingestor:
         self.catalog.close()
 
     def ingest(self, paths: Iterable[str], course: Optional[str] = None) -> IngestReport:
+        """Files one after another; a file's speech is recognised while the next file's pictures are read (its
+        decoder prompt needs its own slides first), and each file is committed in one transaction."""
         rep = IngestReport()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
             self.vectors.load(self.catalog, persist=True)
+            pending: Optional[_Started] = None
             # slide PDFs first: their terms are the vocabulary of the course's lectures
             for path, err in sorted(discover(paths), key=lambda pe: media_kind(pe[0]) != "pdf"):
                 rep.files += 1
                 if err:
                     self._fail(rep, path, err)
                     continue
-                try:
-                    self._one(rep, path, course)
-                    for indexer in self.indexers:   # after the offline signals are committed
-                        indexer.index_file(self.catalog, path)
-                except MediaError as e:
-                    self._fail(rep, path, e.reason)
-                except LectureFindError as e:
-                    self._fail(rep, path, str(e))
-                except Exception as e:  # never let one file stop the batch
-                    self._fail(rep, path, f"unexpected {type(e).__name__}: {str(e)[:160]}")
+                started = self._guarded(rep, path, self._start, rep, path, course)
+                if pending is not None:
+                    self._guarded(rep, pending.path, self._finish, rep, pending)
+                pending = started
+            if pending is not None:
+                self._guarded(rep, pending.path, self._finish, rep, pending)
             dirty = self.catalog.dirty_link_courses()   # also those of a run killed before this point
             if dirty:
                 t1 = time.perf_counter()
@@ -168,8 +179,20 @@ class Ingestor:
         rep.elapsed = time.perf_counter() - t0
         return rep
 
+    def _guarded(self, rep: IngestReport, path: str, step: Callable[..., Any], *args: Any) -> Any:
+        """Run one step of a file; a failure becomes that file's error line and the batch goes on."""
+        try:
+            return step(*args)
+        except MediaError as e:
+            self._fail(rep, path, e.reason)
+        except LectureFindError as e:
+            self._fail(rep, path, str(e))
+        except Exception as e:  # never let one file stop the batch
+            self._fail(rep, path, f"unexpected {type(e).__name__}: {str(e)[:160]}")
+        return None
+
     def _fail(self, rep: IngestReport, path: str, reason: str) -> None:
-        line = f"error: {path}: {reason}"
+        line = f"error: {printable(path)}: {printable(reason)}"
         rep.errors.append(line)
         self.log(line)
         try:
@@ -177,35 +200,44 @@ class Ingestor:
         except Exception:
             pass
 
-    def _one(self, rep: IngestReport, path: str, course: Optional[str]) -> None:
+    def _start(self, rep: IngestReport, path: str, course: Optional[str]) -> Optional["_Started"]:
+        """Checks, the picture work, and the speech started; None when the file is unchanged."""
         kind = media_kind(path)
         if kind is None:
             raise MediaError(path, f"unsupported file type ({ingest_exts()})")
-        st = os.stat(path)
+        try:
+            st = os.stat(path)
+            with open(path, "rb"):
+                pass
+        except OSError as e:
+            raise MediaError(path, f"cannot open ({_os_reason(e)})") from None
         if st.st_size == 0:
             raise MediaError(path, "empty file (0 bytes)")
         row = self.catalog.file_row(path)
         if row and row["state"] == "done" and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
             rep.unchanged += 1
-            return
+            return None
         digest = sha256_file(path)
         if row and row["state"] == "done" and row["sha256"] == digest:
             self.catalog.touch_file(row["id"], st.st_size, st.st_mtime_ns)
             rep.unchanged += 1
-            return
+            return None
 
         def progress(stage: str, done: float, total: float) -> None:
             if self.reporter:
                 self.reporter(path, stage, done, total)
 
         course_name = course or os.path.basename(os.path.dirname(path)) or "default"
-        prompt = None
-        if kind != "pdf":       # the course's terms steer the speech decoder
-            printed = self.catalog.course_pdf_texts(course_name) if self.cfg.course_vocab else []
-            prompt = decoder_prompt(course_terms(printed, self.cfg.glossary))
-        ex = self.extractor.extract(path, kind, digest, progress, prompt)
+        printed = self.catalog.course_pdf_texts(course_name) if kind != "pdf" and self.cfg.course_vocab else []
+        finish = self.extractor.start(path, kind, digest, progress, printed, self.cfg.glossary)
+        return _Started(path, st.st_size, st.st_mtime_ns, digest, course_name, finish, progress)
+
+    def _finish(self, rep: IngestReport, job: "_Started") -> None:
+        """Wait for the file's speech, embed, commit, then hand the file to each extra indexer."""
+        path = job.path
+        ex = job.finish()
         if ex.transcript is not None and ex.transcript.note:
-            self.log(f"warning: {path}: {ex.transcript.note}")
+            self.log(f"warning: {printable(path)}: {ex.transcript.note}")
         if not ex.segments:
             raise MediaError(path, "nothing to index (no speech, slides or text found)")
         t1 = time.perf_counter()
@@ -214,7 +246,7 @@ class Ingestor:
         slide_vecs = emb.passages([s.text for s in ex.slides])
         seg_vecs = [segment_vector(seg, sent_vecs, slide_vecs) for seg in ex.segments]
         ex.timings["embed"] = time.perf_counter() - t1
-        progress("embed", 1, 1)
+        job.progress("embed", 1, 1)
         p = ex.probe
         content = LectureContent(
             kind=ex.kind, title=os.path.splitext(os.path.basename(path))[0].replace("_", " "),
@@ -224,7 +256,7 @@ class Ingestor:
             language_prob=ex.transcript.probability if ex.transcript and ex.transcript.language else None,
             segments=ex.segments, segment_vecs=seg_vecs, sentences=ex.sentences, sentence_vecs=sent_vecs,
             slides=ex.slides, slide_vecs=slide_vecs)
-        done = self.catalog.replace_lecture(path, st.st_size, st.st_mtime_ns, digest, course_name, content,
+        done = self.catalog.replace_lecture(path, job.size, job.mtime_ns, job.digest, job.course, content,
                                             self.models.stamps())
         self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
         rep.ingested += 1
@@ -232,3 +264,18 @@ class Ingestor:
         rep.media_seconds += ex.duration
         for k, v in ex.timings.items():
             rep.stage_seconds[k] = rep.stage_seconds.get(k, 0.0) + v
+        for indexer in self.indexers:   # after the offline signals are committed
+            indexer.index_file(self.catalog, path)
+
+
+@dataclass
+class _Started:
+    """A file whose picture work is done and whose speech is being recognised."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    digest: str
+    course: str
+    finish: Callable[[], Extracted]
+    progress: Callable[[str, float, float], None]

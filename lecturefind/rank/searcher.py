@@ -19,7 +19,7 @@ from ..index.catalog import Catalog, from_blob
 from ..index.vectors import VectorStore
 from ..ml_models import MLModels
 from ..records import Moment
-from ..words import coverage, stems
+from ..words import coverage, stems, title_line
 from . import image
 from .fusion import Hit, merge_hits, rrf
 from .links import annotate
@@ -33,6 +33,7 @@ REFINE = 24          # fused candidates refined and scored
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
 RESTATES_SLIDE = 0.88  # sentence~slide cosine above which the narrator is reading the slide out
 COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor
+TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 
 
 @dataclass
@@ -164,18 +165,27 @@ class Searcher:
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"]))
         return out
 
+    @staticmethod
+    def _coverage(qstems, a: Anchor) -> float:
+        """Lexical coverage of an anchor; on a slide or page, the query words in its title count extra (the
+        slide that is about it beats an agenda or summary that lists it)."""
+        cov = coverage(qstems, a.text)
+        if a.kind in ("slide", "page") and cov:
+            cov += TITLE_BONUS * coverage(qstems, title_line(a.text))
+        return cov
+
     def _best_anchor(self, r, qv, qstems) -> tuple[Anchor, float, float]:
         anchors = self._anchors(r)
         seg = anchors[0]
         seg_cos = _cos(seg.vec, qv)
-        seg_cov = coverage(qstems, seg.text)
+        seg_cov = self._coverage(qstems, seg)
         best, best_val = seg, -1.0
         coses = [_cos(a.vec, qv) for a in anchors[1:]]
         top_cos = max(coses, default=0.0)
         for a, cos in zip(anchors[1:], coses):
-            if cos < top_cos - COVERAGE_WEIGHT:
+            if cos < top_cos - COVERAGE_WEIGHT * (1 + TITLE_BONUS):
                 continue                      # lexical coverage cannot lift it past the best: skip the work
-            val = cos + COVERAGE_WEIGHT * coverage(qstems, a.text)
+            val = cos + COVERAGE_WEIGHT * self._coverage(qstems, a)
             if val > best_val:
                 best, best_val = a, val
         if best is seg:
@@ -191,4 +201,4 @@ class Searcher:
                          or _cos(slide.vec, anchor.vec) >= RESTATES_SLIDE)):
                 start = slide.start
             anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence")
-        return anchor, max(seg_cos, _cos(best.vec, qv)), max(seg_cov, coverage(qstems, best.text))
+        return anchor, max(seg_cos, _cos(best.vec, qv)), max(seg_cov, self._coverage(qstems, best))
