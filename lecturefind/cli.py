@@ -11,6 +11,7 @@ import click
 from .config import IngestConfig, default_index_dir
 from .errors import printable
 from .gemini import cli_support as gemini_cli
+from .rank.results import CONFIDENT, answered
 from .timecode import clock_span
 
 index_option = click.option("--index", "index_dir", default=default_index_dir, show_default="./lecturefind-index "
@@ -117,6 +118,8 @@ def _print_results(results, as_json: bool) -> None:
         return
     if not results:
         click.echo("no results")
+    elif not answered(results):
+        click.echo(f"no good answer (best score {results[0].score:.2f} < {CONFIDENT:.2f}); the closest moments:")
     for i, m in enumerate(results, 1):
         where = f"page {m.page}" if m.kind == "pdf" else clock_span(m.start_s, m.end_s)
         click.echo(f"{i:2d}. [{m.score:.2f}] {m.lecture} ({m.course}) @ {where}  {m.url}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional, Union
 
 _EN_STOP = """
 a about above after again against all am an and any are as at be because been before being below between both
@@ -97,14 +97,16 @@ def word_matches(query_stem: str, stem_: str) -> bool:
     return len(query_stem) >= 5 and (stem_.startswith(query_stem) or (len(stem_) >= 7 and query_stem.startswith(stem_)))
 
 
-def coverage(query_stems: Iterable[str], text: str) -> float:
-    """Share of the query's content stems that some word of `text` matches."""
-    query_stems = list(query_stems)
-    if not query_stems:
+def coverage(query_stems: Union[Iterable[str], Mapping[str, float]], text: str) -> float:
+    """Share of the query's content stems that some word of `text` matches; given a mapping stem → weight (the
+    word's rarity in the index), the share of the query's weight."""
+    weights = query_stems if isinstance(query_stems, Mapping) else dict.fromkeys(query_stems, 1.0)
+    total = sum(weights.values())
+    if not total:
         return 0.0
     have = stems(text)
-    hits = sum(1 for q in query_stems if q in have or any(word_matches(q, h) for h in have))
-    return hits / len(query_stems)
+    hit = sum(w for q, w in weights.items() if q in have or any(word_matches(q, h) for h in have))
+    return hit / total
 
 
 def title_line(text: str) -> str:
@@ -175,11 +177,16 @@ def fts_text(text: str, language: Optional[str] = None) -> str:
     return " ".join(" ".join(sorted(index_stems(t, langs))) for t in _TOKEN.findall(text.lower()))
 
 
-def fts_terms(text: str, languages: Iterable[Optional[str]] = ()) -> list[list[str]]:
-    """Per content word of a query, its stems in English, in the languages given (the index's) and in the
-    query's own."""
+def query_words(text: str, languages: Iterable[Optional[str]] = ()) -> list[tuple[str, list[str]]]:
+    """Per content word of a query: its `stem` (what `coverage` matches) and its BM25 stems in English, in the
+    languages given (the index's) and in the query's own."""
     langs = _languages(*languages, guess_language(text))
-    return [sorted(index_stems(t, langs)) for t in dict.fromkeys(_words(text))]
+    return [(stem(fold(t)), sorted(index_stems(t, langs))) for t in dict.fromkeys(_words(text))]
+
+
+def fts_terms(text: str, languages: Iterable[Optional[str]] = ()) -> list[list[str]]:
+    """Per content word of a query, its BM25 stems (see `query_words`)."""
+    return [g for _, g in query_words(text, languages)]
 
 
 def fts_query(terms: Iterable[Iterable[str]]) -> str:

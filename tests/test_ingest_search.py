@@ -15,9 +15,11 @@ from helpers import (
     PAGES,
     SAMPLE,
     SAMPLE_FILES,
+    VIDEOS,
     connect,
     cut,
     gt_question,
+    gt_slide_index,
     index_problems,
     run_cli,
     scalar,
@@ -100,6 +102,38 @@ def test_unanswerable_question_scores_below_every_answerable_one(text, answers):
     lowest = min(answerable, key=answerable.get)
     assert top < answerable[lowest], (f"'{text}' scores {top:.3f}, not below '{lowest}' ({answerable[lowest]:.3f})")
     assert not answers[text][0].confident
+
+
+def test_the_slide_about_it_beats_the_agenda_that_lists_it(searcher):
+    """The title slide's agenda lists "Deriving det(A − λI) = 0"; the derivation slide is titled "Deriving the
+    eigenvalue condition": the question lands on the derivation slide, and the agenda comes later."""
+    video = "lecture01_eigenvalues.mp4"
+    slide = VIDEOS[video]["slides"][gt_slide_index(video, title="Deriving the eigenvalue condition")]
+    agenda = VIDEOS[video]["slides"][0]
+    res = [m for m in searcher.search_text("where did we derive the eigenvalue condition?", k=10)
+           if os.path.basename(m.file) == video]
+    assert abs(res[0].start_s - slide["start_s"]) <= TOL, describe(res)
+    assert all(m.start_s >= agenda["end_s"] - TOL for m in res[:1]), describe(res)
+
+
+PARAPHRASES = [   # (question sharing no content word with its answer slide, the answer slide's title)
+    ("why can only a single gadget talk on the common cable at any moment", "The shared bus"),
+    ("which method hands out access in circular order so nobody is left out for long", "Round-robin arbitration"),
+]
+
+
+@pytest.mark.parametrize("question,title", PARAPHRASES)
+def test_a_paraphrase_with_no_shared_word_is_answered_first(question, title, searcher):
+    from lecturefind.words import stems, word_matches
+
+    video = next(v for v in GT["videos"] if any(s["title"] == title for s in v["slides"]))
+    slide = next(s for s in video["slides"] if s["title"] == title)
+    said = stems(slide["visible_text"] + " " + slide["spoken_text"])
+    shared = {q for q in stems(question) if any(q == h or word_matches(q, h) for h in said)}
+    assert not shared, f"not a paraphrase: shares {shared}"
+    top = searcher.search_text(question, k=5)[0]
+    assert os.path.basename(top.file) == video["file"], describe([top])
+    assert slide["start_s"] - TOL <= top.start_s < slide["end_s"], describe([top])
 
 
 def test_results_are_well_formed(answers):

@@ -272,6 +272,19 @@ def test_api_search_get_matches_openapi_and_cli_json(client, spec, searcher, ids
     assert top["lecture_id"] == ids[answer["file"]] and top["start_s"] < answer["end_s"], (top, answer)
 
 
+def test_no_good_answer_is_said_in_the_api_and_the_page(client, spec):
+    """A question the course cannot answer: the API says `answered: false` and the page says so above the
+    closest moments; an answerable one is `answered: true` with no such notice."""
+    for q, expected in (("what is the recipe for a sourdough starter", False),
+                        (gt_question("word eigen")["text"], True)):
+        body = client.get("/api/search", query_string={"q": q}).get_json()
+        check(spec, "SearchResponse", body)
+        assert body["answered"] is expected, (q, body["results"][:1])
+        assert body["results"] and (body["results"][0]["score"] >= body["confidence_threshold"]) is expected
+        page = client.get("/", query_string={"q": q}).get_data(as_text=True)
+        assert ('id="no-answer"' in page) is not expected, q
+
+
 def test_api_search_post_and_course_filter(client, spec):
     r = client.post("/api/search", data={"q": "bus arbitration", "k": "3", "course": GT["course"]})
     assert r.status_code == 200

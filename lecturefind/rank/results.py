@@ -36,6 +36,12 @@ def make_moment(lecture: Any, *, score: float, text: Optional[str] = "", start: 
                   language=lecture["language"] if "language" in lecture.keys() else None)
 
 
+def answered(moments: list[Moment]) -> bool:
+    """Whether the results hold an answer: the best one is confident. Below the threshold the UI, the API and
+    the CLI say there is no good answer and show the closest moments as such."""
+    return bool(moments) and moments[0].score >= CONFIDENT
+
+
 def mark_confidence(moments: list[Moment]) -> list[Moment]:
     """Re-mark `confident` after scores changed (fusion)."""
     for m in moments:

@@ -33,6 +33,7 @@ REFINE = 24          # fused candidates refined and scored
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
 RESTATES_SLIDE = 0.88  # sentence~slide cosine above which the narrator is reading the slide out
 COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor
+WEIGHTED_COVERAGE = os.environ.get("LECTUREFIND_WEIGHTED_COVERAGE", "1") != "0"   # rare words count more
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 
 
@@ -66,8 +67,9 @@ class Searcher:
         self.models = models or MLModels()
         self.vectors = VectorStore(self.index_dir)
         self.visual = VisualRetriever(self.catalog)
+        self.lexical = LexicalRetriever(self.catalog)
         self.retrievers: tuple[Retriever, ...] = (
-            LexicalRetriever(self.catalog), VectorRetriever(self.catalog, self.vectors), *extra_retrievers)
+            self.lexical, VectorRetriever(self.catalog, self.vectors), *extra_retrievers)
 
     def close(self) -> None:
         self.catalog.close()
@@ -136,7 +138,7 @@ class Searcher:
     # -- refinement: where in a segment the answer begins, and how sure we are -----------------
     def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str]) -> list[Moment]:
         rows = [r for r in self.catalog.segments(seg_ids) if not course or r["course"] == course]
-        qstems = stems(text)
+        qstems = self.lexical.word_weights(text) if WEIGHTED_COVERAGE else stems(text)
         best_rrf = max(fused.values())
         hits: list[Hit] = []
         for r in rows:

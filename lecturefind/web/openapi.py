@@ -43,7 +43,8 @@ MOMENT = {
 }
 
 SEARCH_RESPONSE = {
-    "type": "object", "additionalProperties": False, "required": ["query", "took_ms", "results"],
+    "type": "object", "additionalProperties": False,
+    "required": ["query", "took_ms", "answered", "confidence_threshold", "results"],
     "properties": {
         "query": {"type": "object", "additionalProperties": False,
                   "required": ["q", "k", "course", "image", "audio"],
@@ -51,6 +52,9 @@ SEARCH_RESPONSE = {
                                  "course": {"type": ["string", "null"]}, "image": {"type": "boolean"},
                                  "audio": {"type": "boolean"}}},
         "took_ms": {"type": "number"},
+        "answered": {"type": "boolean", "description": "The best result scores at least confidence_threshold; "
+                     "when false the results are the closest moments, not an answer."},
+        "confidence_threshold": {"type": "number"},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Moment"}},
     },
 }

@@ -9,6 +9,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 
 from ..errors import LectureFindError
+from ..rank.results import answered
 from .config import MAX_K, MAX_QUERY_CHARS
 from .security import check_rate, clean_message, saved_uploads
 from .store import current_store
@@ -27,6 +28,10 @@ class SearchRun:
     @property
     def asked(self) -> bool:
         return bool(self.text or self.had_image or self.had_audio)
+
+    @property
+    def answered(self) -> bool:
+        return answered(self.results)
 
 
 def read_params(source) -> SearchRun:

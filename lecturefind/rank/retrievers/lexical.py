@@ -1,8 +1,10 @@
 """Lexical retrieval: BM25 over the segments' words (SQLite FTS5)."""
 from __future__ import annotations
 
+import math
+
 from ...index.catalog import Catalog
-from ...words import fts_query, fts_terms
+from ...words import fts_query, fts_terms, query_words
 from ..query import Query
 from .base import CANDIDATES, Ranked, Reads
 
@@ -45,6 +47,19 @@ class LexicalRetriever:
             order = order[:1] + [i for i in order[1:] if df[i] <= MAX_DF * n]
             groups = [groups[i] for i in order]
         return groups
+
+    def word_weights(self, text: str) -> dict[str, float]:
+        """Each query word's `words.stem` weighted by its rarity in the index (BM25's idf); a word in no segment
+        weighs most, so a question whose telling words the course lacks covers little of any segment."""
+        self._refresh()
+        pairs = query_words(text, self._languages)
+        found = self.catalog.term_doc_counts(s for _, g in pairs for s in g) if pairs else {}
+        n = max(self._count, 1)
+        out: dict[str, float] = {}
+        for st, g in pairs:
+            df = max((found.get(s, 0) for s in g), default=0)
+            out[st] = max(out.get(st, 0.0), math.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return out
 
     def rank(self, query: Query, n: int = CANDIDATES) -> list[Ranked]:
         match = fts_query(self.terms(query.text))

@@ -5,6 +5,7 @@ import os
 
 from flask import Blueprint, abort, jsonify, request
 
+from ...rank.results import CONFIDENT
 from ...urls import URLS
 from ..openapi import openapi_document
 from ..searching import run_search
@@ -24,6 +25,8 @@ def _search_response(run):
     return jsonify({
         "query": {"q": run.text, "k": run.k, "course": run.course, "image": run.had_image, "audio": run.had_audio},
         "took_ms": round(run.took_ms, 1),
+        "answered": run.answered,
+        "confidence_threshold": CONFIDENT,
         "results": [moment_json(m) for m in run.results],
     })
 
