@@ -1,0 +1,71 @@
+"""Incremental build slides: the answer is the slide state where the item first appears, not a later state
+that still lists it, nor the first state before it was added."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from helpers import ffmpeg
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+
+TITLE = "Sorting algorithms compared"
+BULLETS = [
+    "Bubble sort swaps neighbours until no swap is left",
+    "Merge sort splits the list and merges sorted halves",
+    "Quicksort partitions around a pivot element",
+    "Heapsort builds a binary heap and extracts the maximum",
+    "Radix sort distributes keys by their digits",
+]
+STATE_S = 9.0     # seconds each build state stays on screen
+
+
+def render_builds(out_dir: str) -> list[str]:
+    from build_sample_course import font
+    from PIL import Image, ImageDraw
+
+    paths = []
+    for n in range(1, len(BULLETS) + 1):
+        img = Image.new("RGB", (1280, 720), "white")
+        d = ImageDraw.Draw(img)
+        d.text((60, 50), TITLE, fill="black", font=font(54, bold=True))
+        for i, b in enumerate(BULLETS[:n]):
+            d.text((80, 170 + 90 * i), "• " + b, fill="black", font=font(34))
+        p = os.path.join(out_dir, f"state{n}.png")
+        img.save(p)
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def build_index(tmp_path_factory, models):
+    from lecturefind.ingest.pipeline import Ingestor
+
+    tmp = tmp_path_factory.mktemp("builds")
+    frames = render_builds(str(tmp))
+    listing = tmp / "list.txt"
+    listing.write_text("".join(f"file '{p}'\nduration {STATE_S}\n" for p in frames) + f"file '{frames[-1]}'\n")
+    video = str(tmp / "course" / "sorting_builds.mp4")
+    os.makedirs(os.path.dirname(video))
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-vf", "fps=10,format=yuv420p", "-c:v", "libx264",
+           "-preset", "ultrafast", video)
+    idx = str(tmp / "idx")
+    ing = Ingestor(idx, models=models, log=lambda line: None)
+    rep = ing.ingest([video], course="algorithms")
+    ing.close()
+    assert not rep.errors and rep.ingested == 1, rep.errors
+    return idx
+
+
+@pytest.mark.parametrize("item", [0, 1, 2, 3])
+def test_the_build_state_that_adds_the_item_is_the_answer(build_index, models, item):
+    from lecturefind.rank.searcher import Searcher
+
+    s = Searcher(build_index, models=models)
+    try:
+        top = s.search_text(BULLETS[item], k=3)[0]
+    finally:
+        s.close()
+    first_shown = item * STATE_S
+    assert abs(top.start_s - first_shown) <= 2.0, (BULLETS[item], top.start_s, first_shown, top.snippet)
