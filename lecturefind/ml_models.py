@@ -32,9 +32,17 @@ class MLModels:
         with self._lock:
             return TextEmbedder()
 
+    @functools.cached_property
+    def english(self):
+        from .signals.embed import EnglishEmbedder
+
+        with self._lock:
+            return EnglishEmbedder()
+
     def stamps(self) -> dict:
         from .signals.asr import SpeechRecognizer
-        from .signals.embed import TextEmbedder
+        from .signals.embed import EnglishEmbedder, TextEmbedder
         from .signals.ocr import SlideReader
 
-        return {"asr": SpeechRecognizer.version, "ocr": SlideReader.version, "text_embedding": TextEmbedder.version}
+        return {"asr": SpeechRecognizer.version, "ocr": SlideReader.version, "text_embedding": TextEmbedder.version,
+                "english_embedding": EnglishEmbedder.version}

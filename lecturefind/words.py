@@ -136,6 +136,14 @@ def guess_language(text: str) -> Optional[str]:
     return best if counts[best] >= max(2, 0.1 * len(low)) else None
 
 
+def reads_as_english(text: str, language: Optional[str] = None) -> bool:
+    """Whether a text is English: its lecture's spoken language when known, else what its words show (a
+    short or technical text with no telling function words counts as English)."""
+    if language:
+        return language == "en"
+    return guess_language(text) in ("en", None)
+
+
 _EN_SET = frozenset(_EN_STOP.split())
 _STOP_SETS = {lang: frozenset(ws.split()) for lang, ws in _STOP.items()}
 

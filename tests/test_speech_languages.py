@@ -12,7 +12,7 @@ import shutil
 import sys
 
 import pytest
-from helpers import ROOT, run_cli
+from helpers import ROOT, connect, run_cli, scalar
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "bench"))
@@ -95,6 +95,10 @@ def test_ingest_stores_the_language_captions_and_results_use_it(lectures, tmp_pa
     r = run_cli("search", "la ecuación característica del determinante", "--index", idx, "--json")
     top = json.loads(r.stdout)[0]
     assert top["lecture"] == "valores propios" and top["language"] == "es", top
+    conn = connect(idx)       # the English model's vectors only for English text: none for these two lectures
+    assert scalar(conn, "SELECT COUNT(*) FROM sentences WHERE length(embedding_en) > 0") == 0
+    assert scalar(conn, "SELECT COUNT(*) FROM sentences WHERE embedding_en IS NULL") == 0
+    conn.close()
 
     app = create_app({"INDEX": idx, "RATE_LIMIT": "0"})
     client = app.test_client()

@@ -35,13 +35,13 @@ CREATE TABLE IF NOT EXISTS lectures(
     language_prob REAL);
 CREATE TABLE IF NOT EXISTS segments(
     id INTEGER PRIMARY KEY AUTOINCREMENT, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
-    start_s REAL, end_s REAL, page INTEGER, speech TEXT, slide_text TEXT, embedding BLOB);
+    start_s REAL, end_s REAL, page INTEGER, speech TEXT, slide_text TEXT, embedding BLOB, embedding_en BLOB);
 CREATE INDEX IF NOT EXISTS segments_lecture ON segments(lecture_id, start_s);
 CREATE VIRTUAL TABLE IF NOT EXISTS segments_fts USING fts5(
     text, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS sentences(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
-    start_s REAL, end_s REAL, text TEXT, embedding BLOB);
+    start_s REAL, end_s REAL, text TEXT, embedding BLOB, embedding_en BLOB);
 CREATE INDEX IF NOT EXISTS sentences_lecture ON sentences(lecture_id, start_s);
 CREATE INDEX IF NOT EXISTS sentences_span ON sentences(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS words(
@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS words_sentence ON words(sentence_id);
 CREATE TABLE IF NOT EXISTS slides(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id), idx INTEGER,
     start_s REAL, end_s REAL, keyframe_t REAL, page INTEGER, text TEXT, same_as INTEGER,
-    image TEXT, embedding BLOB);
+    image TEXT, embedding BLOB, embedding_en BLOB);
 CREATE INDEX IF NOT EXISTS slides_lecture ON slides(lecture_id, idx);
 CREATE INDEX IF NOT EXISTS slides_span ON slides(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS visual(
@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS gemini_meta(key TEXT PRIMARY KEY, value TEXT);
 _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256, f.state FROM lectures l "
             "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
 _SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
+            "s.embedding_en, "
             "l.title, l.kind, l.has_audio, l.duration, l.language, c.name AS course, f.path, f.sha256 "
             "FROM segments s "
             "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
@@ -83,7 +84,12 @@ def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
 
 
 def from_blob(blob: Optional[bytes]) -> Optional[np.ndarray]:
-    return None if blob is None else np.frombuffer(blob, dtype=np.float32)
+    """The vector, or None (no vector; an empty blob marks "none on purpose", e.g. no English vector of a German
+    sentence)."""
+    return np.frombuffer(blob, dtype=np.float32) if blob else None
+
+
+NOT_ENGLISH = b""     # embedding_en of an item that is not English text: looked at, none made
 
 
 @dataclass
@@ -105,6 +111,10 @@ class LectureContent:
     sentence_vecs: Optional[np.ndarray] = None
     slides: Sequence[Slide] = ()
     slide_vecs: Optional[np.ndarray] = None
+    # the English embedding (`signals.embed.EnglishEmbedder`) of each item that is English text, else None
+    segment_vecs_en: Sequence[Optional[np.ndarray]] = ()
+    sentence_vecs_en: Sequence[Optional[np.ndarray]] = ()
+    slide_vecs_en: Sequence[Optional[np.ndarray]] = ()
 
 
 @dataclass
@@ -115,6 +125,15 @@ class Replaced:
     generation_before: int
     removed: list[int] = field(default_factory=list)
     added: dict[int, np.ndarray] = field(default_factory=dict)
+    added_en: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def _en(vecs: Sequence[Optional[np.ndarray]], n: int) -> Sequence[Optional[np.ndarray]]:
+    return vecs if len(vecs) == n else [None] * n
+
+
+def _en_blob(vec: Optional[np.ndarray]) -> bytes:
+    return NOT_ENGLISH if vec is None else np.asarray(vec, dtype=np.float32).tobytes()
 
 
 class Catalog:
@@ -149,6 +168,10 @@ class Catalog:
         if lecture_cols and "language" not in lecture_cols:
             self.conn.execute("ALTER TABLE lectures ADD COLUMN language TEXT")
             self.conn.execute("ALTER TABLE lectures ADD COLUMN language_prob REAL")
+        for table in ("segments", "sentences", "slides"):
+            cols = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            if cols and "embedding_en" not in cols:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN embedding_en BLOB")
         fts = self.one("SELECT sql FROM sqlite_master WHERE name = 'segments_fts'")
         if fts and "porter" in fts[0]:
             self._rebuild_fts()
@@ -300,28 +323,35 @@ class Catalog:
 
     def _insert_content(self, out: Replaced, content: LectureContent) -> None:
         c, lecture_id = self.conn, out.lecture_id
-        for seg, vec in zip(content.segments, content.segment_vecs):
+        seg_en = _en(content.segment_vecs_en, len(content.segments))
+        for seg, vec, ven in zip(content.segments, content.segment_vecs, seg_en):
             sid = c.execute(
-                "INSERT INTO segments(lecture_id, start_s, end_s, page, speech, slide_text, embedding) "
-                "VALUES(?,?,?,?,?,?,?)",
-                (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec))).lastrowid
+                "INSERT INTO segments(lecture_id, start_s, end_s, page, speech, slide_text, embedding, embedding_en) "
+                "VALUES(?,?,?,?,?,?,?,?)",
+                (lecture_id, seg.start, seg.end, seg.page, seg.speech, seg.slide_text, to_blob(vec),
+                 _en_blob(ven))).lastrowid
             c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, fts_text(seg.text, content.language)))
             if vec is not None and sid is not None:
                 out.added[sid] = vec
+            if ven is not None and sid is not None:
+                out.added_en[sid] = ven
         sent_vecs = content.sentence_vecs if content.sentence_vecs is not None else [None] * len(content.sentences)
-        for sent, vec in zip(content.sentences, sent_vecs):
-            sid = c.execute("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding) VALUES(?,?,?,?,?)",
-                            (lecture_id, sent.start, sent.end, sent.text, to_blob(vec))).lastrowid
+        sent_en = _en(content.sentence_vecs_en, len(content.sentences))
+        for sent, vec, ven in zip(content.sentences, sent_vecs, sent_en):
+            sid = c.execute("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding, embedding_en) "
+                            "VALUES(?,?,?,?,?,?)",
+                            (lecture_id, sent.start, sent.end, sent.text, to_blob(vec), _en_blob(ven))).lastrowid
             c.executemany("INSERT INTO words(sentence_id, start_s, end_s, word) VALUES(?,?,?,?)",
                           [(sid, w.start, w.end, w.text) for w in sent.words])
         slide_vecs = content.slide_vecs if content.slide_vecs is not None else [None] * len(content.slides)
-        for sl, vec in zip(content.slides, slide_vecs):
+        slide_en = _en(content.slide_vecs_en, len(content.slides))
+        for sl, vec, ven in zip(content.slides, slide_vecs, slide_en):
             slide_id = c.execute(
                 "INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, same_as, "
-                "image, embedding) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                "image, embedding, embedding_en) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                 (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
                  sl.index + 1 if content.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
-                 to_blob(vec) if sl.text else None)).lastrowid
+                 to_blob(vec) if sl.text else None, _en_blob(ven) if sl.text else None)).lastrowid
             if sl.visual is not None:
                 kp, desc = sl.visual.to_blobs()
                 c.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
@@ -347,6 +377,27 @@ class Catalog:
         return seg_ids
 
     # -- segments: retrieval and refinement --------------------------------------------------------
+    def english_missing(self, limit: int = 512) -> list[tuple[str, int, str, Optional[str]]]:
+        """Items of an index made before English vectors: (table, id, text, lecture language), oldest first."""
+        out: list[tuple[str, int, str, Optional[str]]] = []
+        for table, text in (("segments", "coalesce(t.slide_text, '') || char(10) || coalesce(t.speech, '')"),
+                            ("sentences", "t.text"), ("slides", "t.text")):
+            if len(out) >= limit:
+                break
+            out += [(table, r[0], r[1] or "", r[2]) for r in self.q(
+                f"SELECT t.id, {text}, l.language FROM {table} t JOIN lectures l ON l.id = t.lecture_id "
+                f"WHERE t.embedding_en IS NULL AND t.embedding IS NOT NULL ORDER BY t.id LIMIT ?",
+                (limit - len(out),))]
+        return out
+
+    def put_english(self, items: Sequence[tuple[str, int, Optional[np.ndarray]]]) -> None:
+        """Store English vectors (None: not English) of (table, id) items, in one transaction."""
+        with self.transaction() as c:
+            for table, item_id, vec in items:
+                assert table in ("segments", "sentences", "slides")
+                c.execute(f"UPDATE {table} SET embedding_en = ? WHERE id = ?", (_en_blob(vec), item_id))
+            self.bump_generation()
+
     def languages(self) -> list[str]:
         """The spoken languages of the indexed lectures."""
         return [r[0] for r in self.q("SELECT DISTINCT language FROM lectures WHERE language IS NOT NULL")]
@@ -356,8 +407,10 @@ class Catalog:
             return self.q("SELECT COUNT(*) FROM segments")[0][0]
         return self.q("SELECT COUNT(*) FROM segments WHERE lecture_id = ?", (lecture_id,))[0][0]
 
-    def all_embeddings(self) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.q("SELECT id, embedding FROM segments WHERE embedding IS NOT NULL ORDER BY id")
+    def all_embeddings(self, column: str = "embedding") -> tuple[np.ndarray, np.ndarray]:
+        """(segment ids, vectors) of every segment with a vector in `column` (embedding | embedding_en)."""
+        assert column in ("embedding", "embedding_en")
+        rows = self.q(f"SELECT id, {column} FROM segments WHERE length({column}) > 0 ORDER BY id")
         if not rows:
             return np.zeros((0,), np.int64), np.zeros((0, 0), np.float32)
         ids = np.array([r[0] for r in rows], dtype=np.int64)
@@ -402,12 +455,12 @@ class Catalog:
 
     def sentences_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Transcript sentences overlapping [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, embedding FROM sentences WHERE lecture_id=? "
+        return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en FROM sentences WHERE lecture_id=? "
                       "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
 
     def slides_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Slides on screen during [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, embedding FROM slides WHERE lecture_id=? "
+        return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en FROM slides WHERE lecture_id=? "
                       "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
 
     # -- transcript and slides of a lecture ------------------------------------------------------

@@ -24,7 +24,11 @@ def fp16_flat(dim: int) -> faiss.Index:
 
 
 class VectorStore:
-    def __init__(self, index_dir: str, name: str = "vectors"):
+    """One FAISS index over one embedding column of the segments: `embedding` (e5, every language) in
+    `vectors.faiss`, `embedding_en` (English MiniLM) in `vectors_en.faiss`."""
+
+    def __init__(self, index_dir: str, name: str = "vectors", column: str = "embedding"):
+        self.column = column
         self.path = os.path.join(index_dir, f"{name}.faiss")
         self.stamp_path = self.path + ".generation"
         self.index: Optional[faiss.Index] = None
@@ -53,7 +57,7 @@ class VectorStore:
         if os.path.exists(self.path) and self._read_stamp() == gen:
             self.index = faiss.read_index(self.path)
         else:
-            ids, vecs = catalog.all_embeddings()
+            ids, vecs = catalog.all_embeddings(self.column)
             self.index = self.build(ids, vecs)
             if persist:
                 self.save(gen)

@@ -21,6 +21,7 @@ from ..formats import ingest_exts, media_kind
 from ..index.catalog import Catalog, LectureContent
 from ..index.vectors import VectorStore
 from ..ml_models import MLModels
+from ..words import reads_as_english
 from .extract import Extracted, Extractor
 
 
@@ -141,6 +142,7 @@ class Ingestor:
         self.models = models or MLModels()
         self.catalog = Catalog(self.index_dir)
         self.vectors = VectorStore(self.index_dir)
+        self.vectors_en = VectorStore(self.index_dir, "vectors_en", "embedding_en")
         self.extractor = Extractor(self.models, self.cfg, os.path.join(self.index_dir, "keyframes"))
         self.reporter = reporter
         self.log = log
@@ -155,7 +157,9 @@ class Ingestor:
         rep = IngestReport()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
+            self._backfill_english()
             self.vectors.load(self.catalog, persist=True)
+            self.vectors_en.load(self.catalog, persist=True)
             pending: Optional[_Started] = None
             # slide PDFs first: their terms are the vocabulary of the course's lectures
             for path, err in sorted(discover(paths), key=lambda pe: media_kind(pe[0]) != "pdf"):
@@ -167,6 +171,11 @@ class Ingestor:
                 if pending is not None:
                     self._guarded(rep, pending.path, self._finish, rep, pending)
                 pending = started
+                if pending is not None and media_kind(path) == "pdf":
+                    # nothing runs in the background for a PDF, and its words must be in the catalog before
+                    # the course's lectures start (their decoder prompt)
+                    self._guarded(rep, pending.path, self._finish, rep, pending)
+                    pending = None
             if pending is not None:
                 self._guarded(rep, pending.path, self._finish, rep, pending)
             dirty = self.catalog.dirty_link_courses()   # also those of a run killed before this point
@@ -178,6 +187,23 @@ class Ingestor:
                 rep.stage_seconds["links"] = time.perf_counter() - t1
         rep.elapsed = time.perf_counter() - t0
         return rep
+
+    def _english(self, texts: list[str], language: Optional[str]) -> list[Optional[np.ndarray]]:
+        """The English embedding of each text that is English (see `words.reads_as_english`), else None."""
+        which = [i for i, t in enumerate(texts) if t and reads_as_english(t, language)]
+        out: list[Optional[np.ndarray]] = [None] * len(texts)
+        for i, v in zip(which, self.models.english.passages([texts[i] for i in which])):
+            out[i] = v
+        return out
+
+    def _backfill_english(self) -> None:
+        """An index made before English vectors gains them (once; then each file brings its own)."""
+        while batch := self.catalog.english_missing():
+            vecs: dict[tuple[str, int], Optional[np.ndarray]] = {}
+            for lang in {b[3] for b in batch}:
+                rows = [b for b in batch if b[3] == lang]
+                vecs.update(zip(((b[0], b[1]) for b in rows), self._english([b[2] for b in rows], lang)))
+            self.catalog.put_english([(t, i, vecs[(t, i)]) for t, i, _, _ in batch])
 
     def _guarded(self, rep: IngestReport, path: str, step: Callable[..., Any], *args: Any) -> Any:
         """Run one step of a file; a failure becomes that file's error line and the batch goes on."""
@@ -245,6 +271,10 @@ class Ingestor:
         sent_vecs = emb.passages([s.text for s in ex.sentences])
         slide_vecs = emb.passages([s.text for s in ex.slides])
         seg_vecs = [segment_vector(seg, sent_vecs, slide_vecs) for seg in ex.segments]
+        lang = ex.transcript.language if ex.transcript else None
+        sent_en = self._english([s.text for s in ex.sentences], lang)
+        slide_en = self._english([s.text for s in ex.slides], lang)
+        seg_en = self._english([seg.text for seg in ex.segments], lang)
         ex.timings["embed"] = time.perf_counter() - t1
         job.progress("embed", 1, 1)
         p = ex.probe
@@ -255,10 +285,12 @@ class Ingestor:
             language=ex.transcript.language if ex.transcript else None,
             language_prob=ex.transcript.probability if ex.transcript and ex.transcript.language else None,
             segments=ex.segments, segment_vecs=seg_vecs, sentences=ex.sentences, sentence_vecs=sent_vecs,
-            slides=ex.slides, slide_vecs=slide_vecs)
+            slides=ex.slides, slide_vecs=slide_vecs, segment_vecs_en=seg_en, sentence_vecs_en=sent_en,
+            slide_vecs_en=slide_en)
         done = self.catalog.replace_lecture(path, job.size, job.mtime_ns, job.digest, job.course, content,
                                             self.models.stamps())
         self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
+        self.vectors_en.sync(self.catalog, done.generation_before, done.removed, done.added_en)
         rep.ingested += 1
         rep.segments += len(ex.segments)
         rep.media_seconds += ex.duration

@@ -57,13 +57,19 @@ class Query:
     course: Optional[str] = None
     k: int = 10
     vector_job: Optional[Future] = dataclasses.field(default=None, compare=False, repr=False)
+    english_job: Optional[Future] = dataclasses.field(default=None, compare=False, repr=False)
 
     def vector(self) -> Optional[np.ndarray]:
         """The text embedding of `text` (computed beside the lexical search), or None without text."""
         return self.vector_job.result() if self.vector_job is not None else None
 
-    def with_text(self, text: str, vector_job: Optional[Future] = None) -> "Query":
-        return dataclasses.replace(self, text=text, vector_job=vector_job)
+    def english_vector(self) -> Optional[np.ndarray]:
+        """The English embedding of `text` when it is English, else None."""
+        return self.english_job.result() if self.english_job is not None else None
+
+    def with_text(self, text: str, vector_job: Optional[Future] = None,
+                  english_job: Optional[Future] = None) -> "Query":
+        return dataclasses.replace(self, text=text, vector_job=vector_job, english_job=english_job)
 
 
 def _check_file(path: str, what: str, limit: int) -> None:

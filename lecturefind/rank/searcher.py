@@ -19,7 +19,7 @@ from ..index.catalog import Catalog, from_blob
 from ..index.vectors import VectorStore
 from ..ml_models import MLModels
 from ..records import Moment
-from ..words import coverage, stems, title_line
+from ..words import coverage, reads_as_english, stems, title_line
 from . import image
 from .fusion import Hit, merge_hits, rrf
 from .links import annotate
@@ -33,6 +33,9 @@ REFINE = 24          # fused candidates refined and scored
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
 RESTATES_SLIDE = 0.88  # sentence~slide cosine above which the narrator is reading the slide out
 COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor
+ENGLISH_PATH = os.environ.get("LECTUREFIND_ENGLISH_PATH", "1") != "0"   # MiniLM beside e5 for English
+ENGLISH_WEIGHT = float(os.environ.get("LECTUREFIND_ENGLISH_WEIGHT", "0.1"))
+ENGLISH_NEUTRAL = float(os.environ.get("LECTUREFIND_ENGLISH_NEUTRAL", "0.4"))
 WEIGHTED_COVERAGE = os.environ.get("LECTUREFIND_WEIGHTED_COVERAGE", "1") != "0"   # rare words count more
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 
@@ -45,6 +48,7 @@ class Anchor:
     vec: Optional[np.ndarray]
     kind: str            # 'sentence' | 'slide' | 'page' | 'segment'
     slide_id: Optional[int] = None
+    vec_en: Optional[np.ndarray] = None     # English MiniLM embedding, for English text
 
 
 def calibrate(cos: float, cov: float) -> float:
@@ -57,6 +61,15 @@ def _cos(vec: Optional[np.ndarray], qv: Optional[np.ndarray]) -> float:
     return float(vec @ qv) if (qv is not None and vec is not None) else 0.0
 
 
+def _sem(a: Anchor, qv: tuple) -> float:
+    """Semantic evidence of an anchor, on e5's scale: its e5 cosine, moved by how far the English model's cosine
+    is from its neutral level (e5-small scores every sentence of a course alike; MiniLM separates paraphrases)."""
+    cos = _cos(a.vec, qv[0])
+    if qv[1] is not None and a.vec_en is not None:
+        cos += ENGLISH_WEIGHT * (float(a.vec_en @ qv[1]) - ENGLISH_NEUTRAL)
+    return cos
+
+
 class Searcher:
     """Answers queries over one index with the retrievers it was built with."""
 
@@ -66,10 +79,12 @@ class Searcher:
         self.catalog = Catalog(self.index_dir, readonly=True)
         self.models = models or MLModels()
         self.vectors = VectorStore(self.index_dir)
+        self.vectors_en = VectorStore(self.index_dir, "vectors_en", "embedding_en")
         self.visual = VisualRetriever(self.catalog)
         self.lexical = LexicalRetriever(self.catalog)
         self.retrievers: tuple[Retriever, ...] = (
-            self.lexical, VectorRetriever(self.catalog, self.vectors), *extra_retrievers)
+            self.lexical, VectorRetriever(self.catalog, self.vectors, self.vectors_en if ENGLISH_PATH else None),
+            *extra_retrievers)
 
     def close(self) -> None:
         self.catalog.close()
@@ -77,7 +92,9 @@ class Searcher:
     def warm(self) -> None:
         """Load the text model and the vector index now rather than on the first query."""
         self.models.embedder.query("warm up")
+        self.models.english.query("warm up")
         self.vectors.load(self.catalog)
+        self.vectors_en.load(self.catalog)
 
     # -- public -------------------------------------------------------------------------------
     def search(self, text: Optional[str] = None, image: Optional[str] = None, audio: Optional[str] = None,
@@ -98,7 +115,9 @@ class Searcher:
         """`query` with `text` as what the text path matches; its embedding starts now, beside BM25."""
         text = (text or "").strip()
         job = _EMBED_POOL.submit(self.models.embedder.query, text) if text else None
-        return query.with_text(text, job)
+        en = (_EMBED_POOL.submit(self.models.english.query, text)
+              if ENGLISH_PATH and text and reads_as_english(text) else None)
+        return query.with_text(text, job, en)
 
     # -- the text path ------------------------------------------------------------------------
     def _text_search(self, query: Query, k: Optional[int] = None) -> list[Moment]:
@@ -114,7 +133,7 @@ class Searcher:
         if not fused:
             return []
         top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, k * 2)]
-        return self._moments(top, fused, query.vector(), query.text, k, query.course)
+        return self._moments(top, fused, (query.vector(), query.english_vector()), query.text, k, query.course)
 
     # -- the image path -----------------------------------------------------------------------
     def _image_search(self, query: Query) -> list[Moment]:
@@ -143,7 +162,7 @@ class Searcher:
         hits: list[Hit] = []
         for r in rows:
             anchor, cos, cov = self._best_anchor(r, qv, qstems)
-            conf = calibrate(cos, cov) if qv is not None else 0.5
+            conf = calibrate(cos, cov) if qv[0] is not None else 0.5
             rank_part = fused[r["id"]] / best_rrf
             score = conf * (0.8 + 0.2 * rank_part)     # evidence sets the level, fused rank orders near-ties
             hits.append(Hit(r["lecture_id"], anchor.start, anchor.end, score, (r, anchor),
@@ -156,15 +175,17 @@ class Searcher:
         return moments
 
     def _anchors(self, r) -> list[Anchor]:
-        seg_vec = from_blob(r["embedding"])
+        seg_vec, seg_en = from_blob(r["embedding"]), from_blob(r["embedding_en"])
         if r["kind"] == "pdf":
-            return [Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page")]
+            return [Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page", vec_en=seg_en)]
         lo, hi = r["start_s"], r["end_s"]
-        out = [Anchor(lo, hi, (r["slide_text"] or "") + "\n" + (r["speech"] or ""), seg_vec, "segment")]
+        out = [Anchor(lo, hi, (r["slide_text"] or "") + "\n" + (r["speech"] or ""), seg_vec, "segment", vec_en=seg_en)]
         for s in self.catalog.sentences_between(r["lecture_id"], lo, hi):
-            out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "sentence"))
+            out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "sentence",
+                              vec_en=from_blob(s["embedding_en"])))
         for s in self.catalog.slides_between(r["lecture_id"], lo, hi):
-            out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"]))
+            out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"],
+                              vec_en=from_blob(s["embedding_en"])))
         return out
 
     @staticmethod
@@ -179,10 +200,10 @@ class Searcher:
     def _best_anchor(self, r, qv, qstems) -> tuple[Anchor, float, float]:
         anchors = self._anchors(r)
         seg = anchors[0]
-        seg_cos = _cos(seg.vec, qv)
+        seg_cos = _sem(seg, qv)
         seg_cov = self._coverage(qstems, seg)
         best, best_val = seg, -1.0
-        coses = [_cos(a.vec, qv) for a in anchors[1:]]
+        coses = [_sem(a, qv) for a in anchors[1:]]
         top_cos = max(coses, default=0.0)
         for a, cos in zip(anchors[1:], coses):
             if cos < top_cos - COVERAGE_WEIGHT * (1 + TITLE_BONUS):
@@ -202,5 +223,5 @@ class Searcher:
                     and (coverage(qstems, slide.text) >= coverage(qstems, anchor.text)
                          or _cos(slide.vec, anchor.vec) >= RESTATES_SLIDE)):
                 start = slide.start
-            anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence")
-        return anchor, max(seg_cos, _cos(best.vec, qv)), max(seg_cov, self._coverage(qstems, best))
+            anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence", vec_en=anchor.vec_en)
+        return anchor, max(seg_cos, _sem(best, qv)), max(seg_cov, self._coverage(qstems, best))

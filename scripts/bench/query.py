@@ -62,6 +62,7 @@ def vocabulary(n: int, rng: random.Random) -> list[str]:
 def build(index_dir: str, n_segments: int, models, seed: int = 0) -> None:
     from lecturefind.index.catalog import Catalog, to_blob
     from lecturefind.index.vectors import VectorStore
+    from lecturefind.words import fts_text
 
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -104,15 +105,18 @@ def build(index_dir: str, n_segments: int, models, seed: int = 0) -> None:
             picks = [rng.randrange(len(sentences)) for _ in range(n_sent)]
             svecs = np.concatenate([noisy(sent_vecs[p], 1) for p in picks])
             sent_text = [sentences[p] + " " + topic_words(3) for p in picks]
-            c.executemany("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding) VALUES(?,?,?,?,?)",
-                          [(lid, 5.0 * i, 5.0 * i + 4.6, sent_text[i], to_blob(svecs[i])) for i in range(n_sent)])
+            # English vectors: the e5 vectors stand in (same size and cost; only timing is measured here)
+            c.executemany("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding, embedding_en) "
+                          "VALUES(?,?,?,?,?,?)", [(lid, 5.0 * i, 5.0 * i + 4.6, sent_text[i], to_blob(svecs[i]),
+                                                    to_blob(svecs[i])) for i in range(n_sent)])
             # slides every 2 minutes
             n_sl = (nseg + SLIDE_EVERY - 1) // SLIDE_EVERY
             sl_picks = [rng.randrange(len(slides)) for _ in range(n_sl)]
-            c.executemany("INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, text, embedding) "
-                          "VALUES(?,?,?,?,?,?,?)",
+            c.executemany("INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, text, embedding, "
+                          "embedding_en) VALUES(?,?,?,?,?,?,?,?)",
                           [(lid, i, 120.0 * i, 120.0 * (i + 1), 120.0 * i + 100, slides[p],
-                            to_blob(noisy(slide_vecs[p], 1)[0])) for i, p in enumerate(sl_picks)])
+                            to_blob(noisy(slide_vecs[p], 1)[0]), to_blob(slide_vecs[p]))
+                           for i, p in enumerate(sl_picks)])
             for si in range(nseg):
                 start, end = 20.0 * si, 20.0 * si + 30.0
                 idx = [i for i in range(int(start / 5), min(n_sent, int(end / 5)))]
@@ -121,12 +125,15 @@ def build(index_dir: str, n_segments: int, models, seed: int = 0) -> None:
                 v = svecs[idx].mean(axis=0)
                 v = v / np.linalg.norm(v) + slide_vecs[sl_picks[min(int(start // 120), n_sl - 1)]]
                 v = (v / np.linalg.norm(v)).astype(np.float32)
-                sid = c.execute("INSERT INTO segments(lecture_id, start_s, end_s, speech, slide_text, embedding) "
-                                "VALUES(?,?,?,?,?,?)", (lid, start, end, speech, slide_text, to_blob(v))).lastrowid
-                c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", (sid, slide_text + "\n" + speech))
+                sid = c.execute("INSERT INTO segments(lecture_id, start_s, end_s, speech, slide_text, embedding, "
+                                "embedding_en) VALUES(?,?,?,?,?,?,?)",
+                                (lid, start, end, speech, slide_text, to_blob(v), to_blob(v))).lastrowid
+                c.execute("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)",
+                          (sid, fts_text(slide_text + "\n" + speech, "en")))
             made += nseg
         cat.bump_generation()
     VectorStore(index_dir).load(cat, persist=True)
+    VectorStore(index_dir, "vectors_en", "embedding_en").load(cat, persist=True)
     cat.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     cat.close()
 

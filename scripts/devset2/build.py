@@ -19,7 +19,6 @@ import html
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -31,8 +30,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, "/work/shared/devset")
 import build_devset as B  # noqa: E402  (read-only reuse of the first devset's helpers)
 import spec2 as spec  # noqa: E402
-from textcheck import shared_content_words, norm  # noqa: E402
 from PIL import Image  # noqa: E402
+from textcheck import norm, shared_content_words  # noqa: E402
 
 BUILD_VERSION = "2.1"
 FPS = B.FPS
@@ -62,7 +61,7 @@ def fetch_sources(out: Path, fetch: bool) -> dict:
                     r = subprocess.run(["apt-get", "download", f"{s['package']}={s['version']}"], cwd=debs,
                                        capture_output=True, text=True)
                     if r.returncode != 0:
-                        log(f"  ! exact version not available; trying current version")
+                        log("  ! exact version not available; trying current version")
                         B.run(["apt-get", "download", s["package"]], cwd=debs)
                     have = sorted(debs.glob(f"{s['package']}_*.deb"))
                 xdir.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
-"""Dense retrieval: the query's text embedding against the segment vectors (FAISS)."""
+"""Dense retrieval: the query's e5 embedding against the segment vectors (FAISS), and for an English query its
+English MiniLM embedding against the English segment vectors, merged into one ranking."""
 from __future__ import annotations
+
+from typing import Optional
 
 from ...index.catalog import Catalog
 from ...index.vectors import VectorStore
@@ -8,17 +11,26 @@ from .base import CANDIDATES, Ranked, Reads
 
 
 class VectorRetriever:
+    """Each segment ranks by its better place in the two nearest-neighbour lists, so a segment found by both
+    models does not count twice and a lecture without English vectors (German, French...) competes on e5 alone
+    on equal terms."""
+
     name = "vector"
     reads: Reads = "text"
 
-    def __init__(self, catalog: Catalog, store: VectorStore):
+    def __init__(self, catalog: Catalog, store: VectorStore, english: Optional[VectorStore] = None):
         self.catalog = catalog
         self.store = store
+        self.english = english
 
     def rank(self, query: Query, n: int = CANDIDATES) -> list[Ranked]:
-        qv = query.vector()
-        if qv is None:
-            return []
-        self.store.load(self.catalog)
-        scores, ids = self.store.search(qv, n)
-        return [Ranked(int(i), float(s)) for s, i in zip(scores, ids)]
+        best: dict[int, float] = {}
+        for store, qv in ((self.store, query.vector()),
+                          (self.english, query.english_vector() if self.english is not None else None)):
+            if store is None or qv is None:
+                continue
+            store.load(self.catalog)
+            _, ids = store.search(qv, n)
+            for r, i in enumerate(ids):
+                best[int(i)] = max(best.get(int(i), 0.0), 1.0 / (r + 1))
+        return [Ranked(i, s) for i, s in sorted(best.items(), key=lambda kv: -kv[1])[:n]]

@@ -1,0 +1,41 @@
+"""The English model's vectors: made for English text at ingest, added to an index made before them, and
+searched beside e5."""
+from __future__ import annotations
+
+from helpers import SAMPLE, connect, scalar
+
+
+def test_an_index_without_english_vectors_gains_them(index_copy, models):
+    from lecturefind.index.vectors import VectorStore
+    from lecturefind.ingest.pipeline import Ingestor
+    from lecturefind.rank.searcher import Searcher
+
+    conn = connect(index_copy)
+    made = scalar(conn, "SELECT COUNT(*) FROM sentences WHERE length(embedding_en) > 0")
+    total = scalar(conn, "SELECT COUNT(*) FROM sentences")
+    assert made == total > 0           # English lectures: every sentence has one
+    for table in ("segments", "sentences", "slides"):
+        conn.execute(f"UPDATE {table} SET embedding_en = NULL")       # as an older version left it
+    conn.commit()
+    conn.close()
+    ing = Ingestor(index_copy, models=models, log=lambda line: None)
+    rep = ing.ingest([SAMPLE])
+    ing.close()
+    assert rep.unchanged == rep.files and not rep.errors
+    conn = connect(index_copy)
+    assert scalar(conn, "SELECT COUNT(*) FROM sentences WHERE length(embedding_en) > 0") == made
+    with_en = scalar(conn, "SELECT COUNT(*) FROM segments WHERE length(embedding_en) > 0")
+    conn.close()
+    from lecturefind.index.catalog import Catalog
+
+    cat = Catalog(index_copy, readonly=True)
+    try:
+        assert VectorStore(index_copy, "vectors_en", "embedding_en").load(cat).ntotal == with_en > 0
+    finally:
+        cat.close()
+    s = Searcher(index_copy, models=models)
+    try:
+        top = s.search_text("why can only a single gadget talk on the common cable at any moment", k=1)[0]
+    finally:
+        s.close()
+    assert top.lecture.startswith("lecture02"), top
