@@ -450,3 +450,35 @@ def test_image_upload_reaches_the_searcher(client, ids):
     body = r.get_json()
     assert body["query"]["image"] is True and body["results"]
     assert body["results"][0]["lecture_id"] in (ids["l1"], ids["pdf"])
+
+
+@pytest.mark.parametrize("big", [2**63, 10**30])
+def test_ids_beyond_sqlite_integers_are_404_not_500(client, big):
+    """Every route with an id: a number SQLite cannot hold is an unknown page, not a server error."""
+    for path in (f"/watch/{big}", f"/courses/{big}", f"/lectures/{big}", f"/api/lectures/{big}", f"/media/{big}",
+                 f"/thumb/{big}.jpg", f"/captions/{big}.vtt", f"/embed/watch/{big}", f"/embed/pdf/{big}",
+                 f"/pdf/{big}"):
+        r = client.get(path)
+        assert r.status_code == 404, (path, r.status_code)
+
+
+def test_media_of_a_file_named_with_a_newline(index_copy, models, tmp_path):
+    """A file name with a newline (or an escape code) is served; the header shows it escaped."""
+    import shutil
+
+    from helpers import LECTURE1
+
+    odd = str(tmp_path / "week 1\nintro\x1b[31m.mp4")
+    shutil.copy(LECTURE1, odd)
+    conn = sqlite3.connect(os.path.join(index_copy, "catalog.sqlite"))
+    conn.execute("UPDATE files SET path = ? WHERE path = ?", (odd, LECTURE1))
+    lid = conn.execute("SELECT l.id FROM lectures l JOIN files f ON f.id = l.file_id WHERE f.path = ?",
+                       (odd,)).fetchone()[0]
+    conn.commit()
+    conn.close()
+    client = make_app(index_copy, models).test_client()
+    for method in ("GET", "HEAD"):
+        r = client.open(f"/media/{lid}", method=method)
+        assert r.status_code == 200, (method, r.status_code)
+        disp = r.headers["Content-Disposition"]
+        assert "\n" not in disp and "\x1b" not in disp and "intro" in disp, disp

@@ -10,6 +10,7 @@ from importlib.resources import files
 from typing import Optional
 
 from flask import Flask, g, request
+from werkzeug.routing import IntegerConverter
 
 from .config import config_from_env, finalize_config
 from .store import Store
@@ -20,10 +21,19 @@ PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 WEB_DIR = os.environ.get("LECTUREFIND_WEB_DIR") or str(files("lecturefind.webui"))
 
 
+class RowId(IntegerConverter):
+    """`<id:name>`: a SQLite row id (0 … 2^63-1); a larger number matches no route (404), never a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(config: Optional[dict] = None) -> Flask:
     """The Flask app. `config` overrides the environment (see `web/config.py` for the keys)."""
     app = Flask("lecturefind.web", root_path=PKG_DIR, template_folder=os.path.join(WEB_DIR, "templates"),
                 static_folder=os.path.join(WEB_DIR, "static"), static_url_path="/static")
+    app.url_map.converters["id"] = RowId
     app.config.update(config_from_env())
     if config:
         app.config.update(config)

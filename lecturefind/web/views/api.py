@@ -65,7 +65,7 @@ def lectures():
     return jsonify({"lectures": [lecture_json(lec) for lec in cat.lectures(course=course)]})
 
 
-@bp.get("/lectures/<int:lecture_id>")
+@bp.get("/lectures/<id:lecture_id>")
 def lecture(lecture_id: int):
     cat = current_store().catalog()
     lec = or_404(cat.lecture(lecture_id))

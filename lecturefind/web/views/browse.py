@@ -15,7 +15,7 @@ def courses():
     return render_template("courses.html", courses=current_store().catalog().course_summaries())
 
 
-@bp.route("/courses/<int:course_id>")
+@bp.route("/courses/<id:course_id>")
 def course(course_id: int):
     cat = current_store().catalog()
     row = or_404(cat.course(course_id))
@@ -23,7 +23,7 @@ def course(course_id: int):
     return render_template("course.html", course=row, lectures=lectures)
 
 
-@bp.route("/lectures/<int:lecture_id>")
+@bp.route("/lectures/<id:lecture_id>")
 def lecture(lecture_id: int):
     cat = current_store().catalog()
     lec = or_404(cat.lecture(lecture_id))

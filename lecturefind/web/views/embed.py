@@ -14,11 +14,11 @@ def search():
     return search_page("embed/search.html")
 
 
-@bp.route("/watch/<int:lecture_id>")
+@bp.route("/watch/<id:lecture_id>")
 def watch(lecture_id: int):
     return watch_page(lecture_id, "embed/watch.html")
 
 
-@bp.route("/pdf/<int:doc_id>")
+@bp.route("/pdf/<id:doc_id>")
 def pdf(doc_id: int):
     return pdf_page(doc_id, "embed/pdf.html")

@@ -7,6 +7,7 @@ import re
 from flask import Blueprint, Response, abort, send_file
 
 from ... import formats
+from ...errors import printable
 from ...timecode import Timecode
 from ..store import current_store
 
@@ -14,17 +15,17 @@ bp = Blueprint("media", __name__)
 _KEYFRAME = re.compile(r"^[A-Za-z0-9_-]+\.(jpg|jpeg|png|webp)$")
 
 
-@bp.route("/media/<int:lecture_id>")
+@bp.route("/media/<id:lecture_id>")
 def media(lecture_id: int):
     """The lecture's source file with Range (206), ETag and Last-Modified, for seeking in <video>."""
     lec = current_store().catalog().lecture(lecture_id)
     if lec is None or not lec["path"] or not os.path.isfile(lec["path"]):
         abort(404)
     return send_file(lec["path"], mimetype=formats.mime(lec["path"]), conditional=True, etag=True, max_age=3600,
-                     download_name=os.path.basename(lec["path"]), as_attachment=False)
+                     download_name=printable(os.path.basename(lec["path"])), as_attachment=False)
 
 
-@bp.route("/thumb/<int:slide_id>.jpg")
+@bp.route("/thumb/<id:slide_id>.jpg")
 def thumb(slide_id: int):
     """A keyframe (video slide) or page render (PDF) from <index>/keyframes/, by slide id."""
     st = current_store()
@@ -86,7 +87,7 @@ def _wrap(text: str, width: int = 42) -> str:
     return text if cut <= 0 else text[:cut] + "\n" + text[cut + 1:]
 
 
-@bp.route("/captions/<int:lecture_id>.vtt")
+@bp.route("/captions/<id:lecture_id>.vtt")
 def captions(lecture_id: int):
     """WebVTT captions built from the transcript's words (sentences when a sentence has no word timings)."""
     cat = current_store().catalog()

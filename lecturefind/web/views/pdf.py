@@ -32,6 +32,6 @@ def pdf_page(doc_id: int, template: str):
                                      for s in shown_in(cat, doc_id, page)])
 
 
-@bp.route("/pdf/<int:doc_id>")
+@bp.route("/pdf/<id:doc_id>")
 def page(doc_id: int):
     return pdf_page(doc_id, "pdf.html")

@@ -49,6 +49,6 @@ def watch_page(lecture_id: int, template: str):
                            back=urls.search(q=q or None), page_ref=page_ref, mime=formats.mime(lec["path"]))
 
 
-@bp.route("/watch/<int:lecture_id>")
+@bp.route("/watch/<id:lecture_id>")
 def watch(lecture_id: int):
     return watch_page(lecture_id, "watch.html")
