@@ -7,6 +7,7 @@ text path's moments by `image.fuse`.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from .results import make_moment
 from .retrievers import LexicalRetriever, Retriever, VectorRetriever, VisualRetriever
 
 _EMBED_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
+_RETRIEVE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieve")   # BM25 beside FAISS
 
 REFINE = 24          # fused candidates refined and scored
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
@@ -123,9 +125,10 @@ class Searcher:
     def _text_search(self, query: Query, k: Optional[int] = None) -> list[Moment]:
         k = k or query.k
         query = self._text_query(query, query.text)
-        rankings = [[h.segment_id for h in r.rank(query)] for r in self.retrievers
-                    if (r.reads == "text" and query.text) or (r.reads == "image" and query.image is not None)
-                    or (r.reads == "audio" and query.audio is not None)]
+        jobs = [_RETRIEVE_POOL.submit(r.rank, query) for r in self.retrievers
+                if (r.reads == "text" and query.text) or (r.reads == "image" and query.image is not None)
+                or (r.reads == "audio" and query.audio is not None)]
+        rankings = [[h.segment_id for h in job.result()] for job in jobs]
         fused = rrf([r for r in rankings if r])
         if query.course and fused:
             keep = self.catalog.segments_in_course(list(fused), query.course)
@@ -158,10 +161,11 @@ class Searcher:
     def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str]) -> list[Moment]:
         rows = [r for r in self.catalog.segments(seg_ids) if not course or r["course"] == course]
         qstems = self.lexical.word_weights(text) if WEIGHTED_COVERAGE else stems(text)
+        cov_of = functools.lru_cache(maxsize=None)(lambda t: coverage(qstems, t))    # texts recur across anchors
         best_rrf = max(fused.values())
         hits: list[Hit] = []
         for r in rows:
-            anchor, cos, cov = self._best_anchor(r, qv, qstems)
+            anchor, cos, cov = self._best_anchor(r, qv, cov_of)
             conf = calibrate(cos, cov) if qv[0] is not None else 0.5
             rank_part = fused[r["id"]] / best_rrf
             score = conf * (0.8 + 0.2 * rank_part)     # evidence sets the level, fused rank orders near-ties
@@ -189,26 +193,26 @@ class Searcher:
         return out
 
     @staticmethod
-    def _coverage(qstems, a: Anchor) -> float:
-        """Lexical coverage of an anchor; on a slide or page, the query words in its title count extra (the
-        slide that is about it beats an agenda or summary that lists it)."""
-        cov = coverage(qstems, a.text)
+    def _coverage(cov_of, a: Anchor) -> float:
+        """Lexical coverage of an anchor (`cov_of`: text → coverage of the query); on a slide or page, the query
+        words in its title count extra (the slide that is about it beats an agenda or summary that lists it)."""
+        cov = cov_of(a.text)
         if a.kind in ("slide", "page") and cov:
-            cov += TITLE_BONUS * coverage(qstems, title_line(a.text))
+            cov += TITLE_BONUS * cov_of(title_line(a.text))
         return cov
 
-    def _best_anchor(self, r, qv, qstems) -> tuple[Anchor, float, float]:
+    def _best_anchor(self, r, qv, cov_of) -> tuple[Anchor, float, float]:
         anchors = self._anchors(r)
         seg = anchors[0]
         seg_cos = _sem(seg, qv)
-        seg_cov = self._coverage(qstems, seg)
+        seg_cov = self._coverage(cov_of, seg)
         best, best_val = seg, -1.0
         coses = [_sem(a, qv) for a in anchors[1:]]
         top_cos = max(coses, default=0.0)
         for a, cos in zip(anchors[1:], coses):
             if cos < top_cos - COVERAGE_WEIGHT * (1 + TITLE_BONUS):
                 continue                      # lexical coverage cannot lift it past the best: skip the work
-            val = cos + COVERAGE_WEIGHT * self._coverage(qstems, a)
+            val = cos + COVERAGE_WEIGHT * self._coverage(cov_of, a)
             if val > best_val:
                 best, best_val = a, val
         if best is seg:
@@ -220,8 +224,8 @@ class Searcher:
             start = max(anchor.start - 0.5, 0.0)
             slide = next((a for a in anchors if a.kind == "slide" and a.start <= anchor.start < a.end), None)
             if (slide is not None and anchor.start - slide.start <= SLIDE_LEAD_S
-                    and (coverage(qstems, slide.text) >= coverage(qstems, anchor.text)
+                    and (cov_of(slide.text) >= cov_of(anchor.text)
                          or _cos(slide.vec, anchor.vec) >= RESTATES_SLIDE)):
                 start = slide.start
             anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence", vec_en=anchor.vec_en)
-        return anchor, max(seg_cos, _sem(best, qv)), max(seg_cov, self._coverage(qstems, best))
+        return anchor, max(seg_cos, _sem(best, qv)), max(seg_cov, self._coverage(cov_of, best))

