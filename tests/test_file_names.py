@@ -1,0 +1,36 @@
+"""File names and folders that would garble or hide a line: escaped, named once, one plain reason each."""
+from __future__ import annotations
+
+import os
+
+from lecturefind.errors import printable
+from lecturefind.ingest.pipeline import Ingestor, discover
+
+
+def test_printable_escapes_what_a_terminal_would_act_on():
+    assert printable("week 1/intro.mp4") == "week 1/intro.mp4"
+    assert printable("a\nb\x1b]0;owned\x07\u202ec.mp4") == "a\\nb\\x1b]0;owned\\x07\\u202ec.mp4"
+
+
+def test_a_path_named_twice_is_ingested_once(tmp_path):
+    f = tmp_path / "lecture.mp4"
+    f.write_bytes(b"")
+    found = discover([str(f), str(tmp_path), str(f)])
+    assert [p for p, _ in found] == [str(f)]
+
+
+def test_bad_names_loops_and_empty_files_get_one_plain_line_each(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    odd = course / "bad\nname\x1b]0;pwned\x07.mp4"
+    odd.write_bytes(b"")
+    os.symlink("loop.mp4", course / "loop.mp4")           # a link to itself
+    lines: list[str] = []
+    ing = Ingestor(str(tmp_path / "idx"), log=lines.append)
+    rep = ing.ingest([str(course)])
+    ing.close()
+    assert rep.files == 2 and rep.ingested == 0 and len(lines) == 2, lines
+    for line in lines:
+        assert "\n" not in line and "\x1b" not in line and "\x07" not in line and line.startswith("error: "), line
+    assert any(line.endswith("empty file (0 bytes)") and "bad\\nname\\x1b" in line for line in lines), lines
+    assert any("loop.mp4: cannot open (too many levels of symbolic links)" in line for line in lines), lines
