@@ -104,17 +104,19 @@ class IndexLock:
         self.fd.close()
 
 
-def segment_vector(seg, sent_vecs: np.ndarray, slide_vecs: np.ndarray) -> Optional[np.ndarray]:
+def segment_vector(seg, sent_vecs: Sequence[Optional[np.ndarray]],
+                   slide_vecs: Sequence[Optional[np.ndarray]]) -> Optional[np.ndarray]:
     """A segment's vector: the mean of its speech and its slide-text directions, L2-normalised.
 
     Built from the sentence and slide embeddings already computed, so no text is embedded twice
-    (embedding a whole 30 s clip's text costs ~10x more than its parts).
+    (embedding a whole 30 s clip's text costs ~10x more than its parts). Items without a vector (None: e.g.
+    no English vector of a German sentence) are left out.
     """
     parts = []
-    if seg.sentence_idx:
-        parts.append(sent_vecs[seg.sentence_idx].mean(axis=0))
-    if seg.slide_idx:
-        parts.append(slide_vecs[seg.slide_idx].mean(axis=0))
+    for idx, vecs in ((seg.sentence_idx, sent_vecs), (seg.slide_idx, slide_vecs)):
+        have = [vecs[i] for i in idx if vecs[i] is not None]
+        if have:
+            parts.append(np.mean(have, axis=0))
     parts = [p / (np.linalg.norm(p) or 1.0) for p in parts]
     if not parts:
         return None
@@ -274,7 +276,7 @@ class Ingestor:
         lang = ex.transcript.language if ex.transcript else None
         sent_en = self._english([s.text for s in ex.sentences], lang)
         slide_en = self._english([s.text for s in ex.slides], lang)
-        seg_en = self._english([seg.text for seg in ex.segments], lang)
+        seg_en = [segment_vector(seg, sent_en, slide_en) for seg in ex.segments]
         ex.timings["embed"] = time.perf_counter() - t1
         job.progress("embed", 1, 1)
         p = ex.probe

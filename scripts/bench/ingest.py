@@ -41,7 +41,7 @@ def main() -> None:
     try:
         t0 = time.perf_counter()
         models = MLModels()
-        _ = models.asr, models.ocr, models.embedder
+        _ = models.asr, models.ocr, models.embedder, models.english
         load_s = time.perf_counter() - t0
         ing = Ingestor(index_dir, cfg, models=models, log=lambda line: print(line, file=sys.stderr))
         t1 = time.perf_counter()
