@@ -18,7 +18,25 @@ index_option = click.option("--index", "index_dir", default=default_index_dir, s
                             "or $LECTUREFIND_INDEX", type=click.Path(file_okay=False), help="Index directory.")
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: a LectureFindError (damaged index, bad input) or a file system refusal is one line
+    `Error: ...` and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        from .errors import LectureFindError
+
+        try:
+            return super().invoke(ctx)
+        except LectureFindError as e:
+            raise click.ClickException(printable(str(e))) from None
+        except OSError as e:
+            if e.errno is None or isinstance(e, (BrokenPipeError,)):
+                raise
+            where = f"{printable(str(e.filename))}: " if e.filename else ""
+            raise click.ClickException(f"{where}{(e.strerror or type(e).__name__).lower()}") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="lecturefind")
 def main() -> None:
     """Search course videos and slide decks; answers are lecture moments."""

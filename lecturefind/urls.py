@@ -66,6 +66,10 @@ class Urls:
         return f"/captions/{int(lecture_id)}.vtt"
 
     @staticmethod
+    def chapters(lecture_id: int) -> str:
+        return f"/chapters/{int(lecture_id)}.vtt"
+
+    @staticmethod
     def thumb(slide_id: int) -> str:
         return f"/thumb/{int(slide_id)}.jpg"
 

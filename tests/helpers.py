@@ -124,24 +124,27 @@ def index_problems(index_dir: str) -> list[str]:
             if n:
                 out.append(f"{what}: {n}")
         ids = {r[0] for r in conn.execute("SELECT id FROM segments WHERE embedding IS NOT NULL")}
+        ids_en = {r[0] for r in conn.execute("SELECT id FROM segments WHERE length(embedding_en) > 0")}
         gen = int(scalar(conn, "SELECT value FROM meta WHERE key='generation'"))
     finally:
         conn.close()
-    path = os.path.join(index_dir, "vectors.faiss")
-    if not os.path.exists(path):
-        if ids:
-            out.append("vectors.faiss missing")
-        return out
-    with open(path + ".generation") as f:
-        stamp = int(f.read().strip())
-    if stamp != gen:
-        out.append(f"vectors.faiss is stamped generation {stamp}, catalog is at {gen}")
-    index = faiss.read_index(path)
-    faiss_ids = set(faiss.vector_to_array(faiss.downcast_index(index).id_map).tolist())
-    if index.ntotal != len(ids):
-        out.append(f"FAISS ntotal {index.ntotal} != {len(ids)} segments with embeddings")
-    if faiss_ids != ids:
-        out.append(f"FAISS ids differ from segment ids: {len(faiss_ids - ids)} extra, {len(ids - faiss_ids)} missing")
+    for name, want in (("vectors.faiss", ids), ("vectors_en.faiss", ids_en)):
+        path = os.path.join(index_dir, name)
+        if not os.path.exists(path):
+            if want:
+                out.append(f"{name} missing")
+            continue
+        with open(path + ".generation") as f:
+            stamp = int(f.read().strip())
+        if stamp != gen:
+            out.append(f"{name} is stamped generation {stamp}, catalog is at {gen}")
+        index = faiss.read_index(path)
+        faiss_ids = set(faiss.vector_to_array(faiss.downcast_index(index).id_map).tolist())
+        if index.ntotal != len(want):
+            out.append(f"{name}: ntotal {index.ntotal} != {len(want)} segments with vectors")
+        if faiss_ids != want:
+            out.append(f"{name}: ids differ from segment ids: {len(faiss_ids - want)} extra, "
+                       f"{len(want - faiss_ids)} missing")
     return out
 
 

@@ -71,9 +71,11 @@ def bad_batch(tmp_path_factory):
     bad["docx"] = str(d / "syllabus.docx")
     with open(bad["docx"], "wb") as f:
         f.write(b"PK\x03\x04" + bytes(rnd.getrandbits(8) for _ in range(1000)))
+    bad["silent_wav"] = str(d / "silent_recording.wav")       # a recording with nothing to index
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "40", bad["silent_wav"])
     idx = str(d / "idx")
     order = [bad["missing"], bad["zero"], good, bad["truncated_mp4"], bad["random_mp4"], bad["text_mov"],
-             bad["encrypted_pdf"], bad["garbage_pdf"], bad["truncated_pdf"], bad["docx"]]
+             bad["encrypted_pdf"], bad["garbage_pdf"], bad["truncated_pdf"], bad["docx"], bad["silent_wav"]]
     proc = run_cli("ingest", *order, "--course", "Bad", "--index", idx, "-q", timeout=600)
     return {"good": good, "bad": bad, "index": idx, "proc": proc}
 
@@ -102,6 +104,7 @@ REASONS = {   # what the one line must say, at least
     "garbage_pdf": r"corrupt|unreadable|cannot",
     "truncated_pdf": r"corrupt|unreadable|cannot|truncated",
     "docx": r"unsupported file type",
+    "silent_wav": r"nothing to index",
 }
 
 

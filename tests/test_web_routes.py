@@ -482,3 +482,22 @@ def test_media_of_a_file_named_with_a_newline(index_copy, models, tmp_path):
         assert r.status_code == 200, (method, r.status_code)
         disp = r.headers["Content-Disposition"]
         assert "\n" not in disp and "\x1b" not in disp and "intro" in disp, disp
+
+
+def test_chapters_track_and_list(client, ids):
+    """One chapter per distinct slide, titled by its title line, as a WebVTT chapters track and a list."""
+
+    for video in GT["videos"]:
+        lid = ids[video["file"]]
+        vtt = client.get(f"/chapters/{lid}.vtt")
+        assert vtt.status_code == 200 and vtt.mimetype == "text/vtt"
+        cues = re.findall(r"(\d\d:\d\d:\d\d\.\d\d\d) --> \S+\n(.+)", vtt.get_data(as_text=True))
+        want = [(s["start_s"], s["title"]) for s in video["slides"]]
+        assert [t for _, t in cues] == [t for _, t in want], cues
+        for (got, _), (start, _) in zip(cues[1:], want[1:]):
+            h, m, s = got.split(":")
+            assert abs(int(h) * 3600 + int(m) * 60 + float(s) - start) <= 1.0, (got, start)
+        html = client.get(f"/watch/{lid}?t=5").get_data(as_text=True)
+        assert f'<track kind="chapters" src="/chapters/{lid}.vtt"' in html
+        assert html.count('class="line seek chapter') == len(want)
+    assert client.get(f"/chapters/{ids['pdf']}.vtt").status_code == 404

@@ -144,10 +144,20 @@ class Catalog:
         self.path = os.path.join(self.index_dir, "catalog.sqlite")
         if readonly and not os.path.exists(self.path):
             raise FileNotFoundError(f"no index at {self.index_dir} (run `lecturefind ingest` first)")
-        os.makedirs(self.index_dir, exist_ok=True)
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            os.makedirs(self.index_dir, exist_ok=True)
+        except OSError as e:
+            raise LectureFindError(f"{self.index_dir}: cannot create the index folder "
+                                   f"({(e.strerror or type(e).__name__).lower()})") from None
+        if not readonly and not os.access(self.index_dir, os.W_OK):
+            raise LectureFindError(f"{self.index_dir}: cannot write the index folder (permission denied)")
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as e:
+            raise LectureFindError(f"{self.path}: not a readable LectureFind catalog ({e}); move it aside and "
+                                   "ingest again") from None
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._vocab_ready = False
@@ -156,6 +166,9 @@ class Catalog:
         except sqlite3.OperationalError as e:
             raise LectureFindError(f"{self.path}: this index needs an upgrade its reader cannot write ({e}); "
                                    "run `lecturefind ingest` on it once") from None
+        except sqlite3.DatabaseError as e:
+            raise LectureFindError(f"{self.path}: not a readable LectureFind catalog ({e}); move it aside and "
+                                   "ingest again") from None
         if not readonly:
             self.conn.executescript(SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))

@@ -122,10 +122,11 @@ class Extractor:
                 if sl.start < sp.end and sp.start < sl.end and sl.text and sl.text not in seen:
                     seen.add(sl.text)
                     slide_idx.append(i)
-            out.segments.append(Segment(
-                start=sp.start, end=sp.end, speech=" ".join(out.sentences[i].text for i in sent_idx),
-                slide_text="\n".join(out.slides[i].text for i in slide_idx),
-                sentence_idx=sent_idx, slide_idx=slide_idx))
+            seg = Segment(start=sp.start, end=sp.end, speech=" ".join(out.sentences[i].text for i in sent_idx),
+                          slide_text="\n".join(out.slides[i].text for i in slide_idx),
+                          sentence_idx=sent_idx, slide_idx=slide_idx)
+            if seg.text.strip():       # a silent, blank stretch has nothing to find (a file of only that: an error)
+                out.segments.append(seg)
 
     def _speech(self, path: str, duration: float, prompt: Optional[str] = None) -> tuple[Transcript, float]:
         t0 = time.perf_counter()

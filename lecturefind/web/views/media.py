@@ -1,4 +1,4 @@
-"""Media, thumbnails and captions, served only by catalog id (never by a path from the request)."""
+"""Media, thumbnails, captions and chapters, served only by catalog id (never by a path from the request)."""
 from __future__ import annotations
 
 import os
@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, send_file
 
 from ... import formats
 from ...errors import printable
+from ...segment.chapters import chapters
 from ...timecode import Timecode
 from ..store import current_store
 
@@ -97,6 +98,21 @@ def captions(lecture_id: int):
     lines = ["WEBVTT", ""]
     for n, (a, b, text) in enumerate(caption_cues(cat, lecture_id), 1):
         lines += [str(n), f"{Timecode(a).vtt()} --> {Timecode(b).vtt()}", vtt_escape(_wrap(text)), ""]
+    resp = Response("\n".join(lines), mimetype="text/vtt")
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
+@bp.route("/chapters/<id:lecture_id>.vtt")
+def chapters_track(lecture_id: int):
+    """WebVTT chapters: one cue per chapter (distinct slide title), for `<track kind="chapters">`."""
+    cat = current_store().catalog()
+    lec = cat.lecture(lecture_id)
+    if lec is None or lec["kind"] == "pdf":
+        abort(404)
+    lines = ["WEBVTT", ""]
+    for n, ch in enumerate(chapters(cat.slides(lecture_id), float(lec["duration"] or 0.0)), 1):
+        lines += [str(n), f"{Timecode(ch.start).vtt()} --> {Timecode(ch.end).vtt()}", vtt_escape(ch.title), ""]
     resp = Response("\n".join(lines), mimetype="text/vtt")
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
