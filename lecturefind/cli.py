@@ -206,7 +206,8 @@ def _batch(searcher, path: str, k: int, course: Optional[str]) -> None:
 @index_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--links", "show_links", is_flag=True, help="List which PDF pages were shown in which video moments.")
-def status(index_dir, as_json, show_links) -> None:
+@click.option("--chapters", "show_chapters", is_flag=True, help="List each video lecture's chapters.")
+def status(index_dir, as_json, show_links, show_chapters) -> None:
     """What is indexed."""
     from .index.catalog import Catalog
 
@@ -220,6 +221,13 @@ def status(index_dir, as_json, show_links) -> None:
     lectures = [dict(r) for r in cat.lectures()]
     failed = [dict(r) for r in cat.failed_files()]
     stamps = cat.stamps()
+    if show_chapters:
+        from .segment.chapters import chapters
+
+        for lec in lectures:
+            if lec["kind"] != "pdf":
+                lec["chapters"] = [{"start_s": round(c.start, 2), "end_s": round(c.end, 2), "title": c.title}
+                                   for c in chapters(cat.slides(lec["id"]), float(lec["duration"] or 0.0))]
     if as_json:
         for lec in lectures:
             lec.pop("sha256", None)
@@ -232,6 +240,8 @@ def status(index_dir, as_json, show_links) -> None:
         lang = f", {lec['language']}" if lec["language"] else ""
         click.echo(f"  [{lec['id']}] {lec['course']} / {lec['title']} ({lec['kind']}, {extent}{lang}, "
                    f"{lec['n_segments']} segments)")
+        for c in lec.get("chapters", []):
+            click.echo(f"      {clock_span(c['start_s'], c['end_s']):>13}  {printable(c['title'])}")
     click.echo(f"{len(lectures)} lectures, {sum(lec['n_segments'] for lec in lectures)} segments, "
                f"{len(failed)} failed files")
     for f in failed:

@@ -63,6 +63,7 @@ class Slide:
     end: float
     keyframe_t: float
     text: str = ""
+    title: str = ""                # its title line (OCR: the tallest line near the top; PDF: the first line)
     same_as: Optional[int] = None  # index of an earlier identical slide whose OCR is reused
     image_path: Optional[str] = None
     visual: Optional["Features"] = None   # of the keyframe / page render

@@ -69,3 +69,34 @@ def test_the_build_state_that_adds_the_item_is_the_answer(build_index, models, i
         s.close()
     first_shown = item * STATE_S
     assert abs(top.start_s - first_shown) <= 2.0, (BULLETS[item], top.start_s, first_shown, top.snippet)
+
+
+def test_the_title_is_the_big_line_not_the_header_above_it(models, tmp_path):
+    """A small course header printed above the title: the slide's title (and its chapter) is the big line."""
+    import numpy as np
+    from build_sample_course import font
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (1280, 720), "white")
+    d = ImageDraw.Draw(img)
+    d.text((60, 20), "UNIVERSITY OF EXAMPLE · CS 101 · SPRING TERM", fill="gray", font=font(22))
+    d.text((60, 80), TITLE, fill="black", font=font(56, bold=True))
+    for i, b in enumerate(BULLETS[:3]):
+        d.text((80, 200 + 90 * i), "• " + b, fill="black", font=font(34))
+    text, title = models.ocr.read_slide(np.asarray(img)[:, :, ::-1].copy())
+    assert text.splitlines()[0].startswith("UNIVERSITY"), text
+    assert title == TITLE, (title, text)
+
+
+def test_build_lecture_chapters(build_index):
+    """The five build states of one titled slide are one chapter."""
+    from lecturefind.index.catalog import Catalog
+    from lecturefind.segment.chapters import chapters
+
+    cat = Catalog(build_index, readonly=True)
+    try:
+        lec = cat.lectures()[0]
+        got = chapters(cat.slides(lec["lecture_id"]), float(lec["duration"]))
+    finally:
+        cat.close()
+    assert [c.title for c in got] == [TITLE], got

@@ -335,6 +335,20 @@ def test_cli_status_subprocess(sample_index):
     assert r.returncode == 0 and f"{len(SAMPLE_FILES)} lectures" in r.stdout and "0 failed files" in r.stdout
 
 
+def test_cli_status_chapters(sample_index):
+    """`status --chapters`: each video's chapters are its slides' real titles, starting at the slide changes."""
+    st = json.loads(run_cli("status", "--chapters", "--json", "--index", sample_index).stdout)
+    for lec in st["lectures"]:
+        if lec["kind"] == "pdf":
+            assert "chapters" not in lec
+            continue
+        video = VIDEOS[os.path.basename(lec["path"])]
+        assert [c["title"] for c in lec["chapters"]] == [s["title"] for s in video["slides"]]
+        assert all(abs(c["start_s"] - s["start_s"]) <= 1.0 for c, s in zip(lec["chapters"][1:], video["slides"][1:]))
+    text = run_cli("status", "--chapters", "--index", sample_index).stdout
+    assert "0:47–1:03  Deriving the eigenvalue condition" in text, text
+
+
 def test_cli_search_without_index_is_a_clean_error(tmp_path):
     r = run_cli("search", "anything", "--index", str(tmp_path / "nope"))
     assert r.returncode != 0

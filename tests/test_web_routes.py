@@ -5,6 +5,7 @@ import io
 import os
 import re
 import sqlite3
+from html import escape as html_escape
 from html.parser import HTMLParser
 
 import pytest
@@ -251,7 +252,7 @@ def check(spec, name: str, instance) -> None:
 
 
 def test_openapi_covers_the_api_routes(app, spec):
-    rules = {re.sub(r"<(?:int:)?(\w+)>", r"{\1}", r.rule).replace("{lecture_id}", "{id}")
+    rules = {re.sub(r"<(?:int:|id:)?(\w+)>", r"{\1}", r.rule).replace("{lecture_id}", "{id}")
              for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert rules == set(spec["paths"])
 
@@ -501,3 +502,18 @@ def test_chapters_track_and_list(client, ids):
         assert f'<track kind="chapters" src="/chapters/{lid}.vtt"' in html
         assert html.count('class="line seek chapter') == len(want)
     assert client.get(f"/chapters/{ids['pdf']}.vtt").status_code == 404
+
+
+def test_course_map_and_lecture_api_carry_the_chapters(client, spec, ids):
+    """The course page maps each video to its chapters (thumbnail, title, link); the lecture API has them too."""
+    lid = ids[L1]
+    body = client.get(f"/api/lectures/{lid}").get_json()
+    check(spec, "LectureDetail", body)
+    titles = [s["title"] for s in VIDEOS[L1]["slides"]]
+    assert [c["title"] for c in body["chapters"]] == titles
+    assert all(c["thumbnail_url"] and c["url"] == f"/watch/{lid}?t={int(c['start_s'])}" for c in body["chapters"])
+    assert client.get(f"/api/lectures/{ids['pdf']}").get_json()["chapters"] == []
+    course_link = re.search(r'href="(/courses/\d+)"', client.get("/courses").get_data(as_text=True)).group(1)
+    page = client.get(course_link).get_data(as_text=True)
+    for t in titles:
+        assert f'<span class="chapter-title">{html_escape(t)}</span>' in page, t

@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS words_sentence ON words(sentence_id);
 CREATE TABLE IF NOT EXISTS slides(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id), idx INTEGER,
     start_s REAL, end_s REAL, keyframe_t REAL, page INTEGER, text TEXT, same_as INTEGER,
-    image TEXT, embedding BLOB, embedding_en BLOB);
+    image TEXT, embedding BLOB, embedding_en BLOB, title TEXT);
 CREATE INDEX IF NOT EXISTS slides_lecture ON slides(lecture_id, idx);
 CREATE INDEX IF NOT EXISTS slides_span ON slides(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS visual(
@@ -185,6 +185,8 @@ class Catalog:
             cols = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
             if cols and "embedding_en" not in cols:
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN embedding_en BLOB")
+            if table == "slides" and cols and "title" not in cols:
+                self.conn.execute("ALTER TABLE slides ADD COLUMN title TEXT")      # NULL: the first line counts
         fts = self.one("SELECT sql FROM sqlite_master WHERE name = 'segments_fts'")
         if fts and "porter" in fts[0]:
             self._rebuild_fts()
@@ -361,10 +363,10 @@ class Catalog:
         for sl, vec, ven in zip(content.slides, slide_vecs, slide_en):
             slide_id = c.execute(
                 "INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, same_as, "
-                "image, embedding, embedding_en) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                "image, embedding, embedding_en, title) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                 (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
                  sl.index + 1 if content.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
-                 to_blob(vec) if sl.text else None, _en_blob(ven) if sl.text else None)).lastrowid
+                 to_blob(vec) if sl.text else None, _en_blob(ven) if sl.text else None, sl.title or None)).lastrowid
             if sl.visual is not None:
                 kp, desc = sl.visual.to_blobs()
                 c.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
@@ -473,7 +475,7 @@ class Catalog:
 
     def slides_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Slides on screen during [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en FROM slides WHERE lecture_id=? "
+        return self.q("SELECT id, start_s, end_s, text, title, embedding, embedding_en FROM slides WHERE lecture_id=? "
                       "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
 
     # -- transcript and slides of a lecture ------------------------------------------------------
@@ -492,8 +494,8 @@ class Catalog:
 
     def slides(self, lecture_id: int) -> list[sqlite3.Row]:
         """A lecture's slides (PDF: its pages), in page then time order."""
-        return self.q("SELECT id, idx, start_s, end_s, page, text, image, same_as FROM slides WHERE lecture_id = ? "
-                      "ORDER BY COALESCE(page, 0), start_s", (lecture_id,))
+        return self.q("SELECT id, idx, start_s, end_s, page, text, title, image, same_as FROM slides "
+                      "WHERE lecture_id = ? ORDER BY COALESCE(page, 0), start_s", (lecture_id,))
 
     def slide(self, slide_id: int) -> Optional[sqlite3.Row]:
         """A slide with its lecture (lecture_id, kind, title, course, path)."""

@@ -23,6 +23,7 @@ from ..signals.asr import Transcript
 from ..signals.vocabulary import course_terms, decoder_prompt
 from ..visual.features import INDEX_SIDE
 from ..visual.features import extract as visual_features
+from ..words import title_line
 
 Progress = Callable[[str, float, float], None]   # (stage, done, total)
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
@@ -142,13 +143,13 @@ class Extractor:
             if float(img.mean()) < 18 and float(img.std()) < 8:
                 continue  # black frame
             sl.image_path = self._save_keyframe(key, sl.index, img)
-            sl.text = self.models.ocr.read(img)
+            sl.text, sl.title = self.models.ocr.read_slide(img)
             sl.visual = visual_features(img)
             progress("ocr", n + 1, len(todo))
         for sl in slides:
             if sl.same_as is not None:
                 src = slides[sl.same_as]
-                sl.text, sl.image_path = src.text, src.image_path
+                sl.text, sl.title, sl.image_path = src.text, src.title, src.image_path
 
     def _save_keyframe(self, key: str, idx: int, img: np.ndarray) -> str:
         name = f"{key[:16]}_{idx:04d}.jpg"
@@ -176,6 +177,7 @@ class Extractor:
                     ocr = self.models.ocr.read(img, crop=False)
                     text = ocr if len(ocr) > len(text) else text
                 slide.text = text
+                slide.title = title_line(text)
                 out.slides.append(slide)
                 out.segments.append(Segment(start=0.0, end=0.0, slide_text=text, page=n, slide_idx=[n - 1]))
                 progress("pages", n, len(pages))

@@ -51,6 +51,7 @@ class Anchor:
     kind: str            # 'sentence' | 'slide' | 'page' | 'segment'
     slide_id: Optional[int] = None
     vec_en: Optional[np.ndarray] = None     # English MiniLM embedding, for English text
+    title: str = ""                         # a slide's title (OCR layout); else its first line counts
 
 
 def calibrate(cos: float, cov: float) -> float:
@@ -189,7 +190,7 @@ class Searcher:
                               vec_en=from_blob(s["embedding_en"])))
         for s in self.catalog.slides_between(r["lecture_id"], lo, hi):
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"],
-                              vec_en=from_blob(s["embedding_en"])))
+                              vec_en=from_blob(s["embedding_en"]), title=s["title"] or ""))
         return out
 
     @staticmethod
@@ -198,7 +199,7 @@ class Searcher:
         words in its title count extra (the slide that is about it beats an agenda or summary that lists it)."""
         cov = cov_of(a.text)
         if a.kind in ("slide", "page") and cov:
-            cov += TITLE_BONUS * cov_of(title_line(a.text))
+            cov += TITLE_BONUS * cov_of(a.title or title_line(a.text))
         return cov
 
     def _best_anchor(self, r, qv, cov_of) -> tuple[Anchor, float, float]:

@@ -1,4 +1,5 @@
-"""Chapters of a video lecture: one per distinct slide, titled by the slide's title line.
+"""Chapters of a video lecture: one per distinct slide, titled by the slide's title (the tallest line near
+the top of the OCR'd slide, else its first line).
 
 Consecutive slides with the same title (incremental builds, a slide shown again after a detour) are one chapter;
 a slide with no readable title, or one on screen for less than `MIN_S`, continues the chapter before it.
@@ -26,12 +27,19 @@ def _key(title: str) -> str:
     return " ".join(fold(title).split())
 
 
+def _stored_title(sl) -> str:
+    try:
+        return sl["title"] or ""
+    except (KeyError, IndexError):      # a row without the column (an index made before titles)
+        return ""
+
+
 def chapters(slides: Iterable, duration: float) -> list[Chapter]:
-    """`slides`: rows with id, start_s, end_s, text, in time order."""
+    """`slides`: rows with id, start_s, end_s, text and (when known) title, in time order."""
     out: list[Chapter] = []
     for sl in slides:
         start, end = float(sl["start_s"] or 0.0), float(sl["end_s"] or 0.0)
-        title = " ".join(title_line(sl["text"] or "").split())
+        title = " ".join((_stored_title(sl) or title_line(sl["text"] or "")).split())
         if out and (not title or end - start < MIN_S or _key(title) == _key(out[-1].title)):
             out[-1].end = max(out[-1].end, end)
             continue

@@ -51,6 +51,21 @@ def thumb_url(catalog, lecture_id: int, kind: str, start_s: Optional[float] = No
     return Urls.thumb(row["id"])
 
 
+def chapter_items(catalog, lec) -> list[dict]:
+    """A video lecture's chapters as the course map, the player and the API show them: start, end, title,
+    the link that plays it and its slide's thumbnail."""
+    if lec["kind"] == "pdf":
+        return []
+    from ..segment.chapters import chapters
+
+    slides = catalog.slides(lec["id"])
+    images = {s["id"]: s["image"] for s in slides}
+    return [{"start_s": round(c.start, 2), "end_s": round(c.end, 2), "title": c.title,
+             "url": urls().watch(lec["id"], c.start),
+             "thumbnail_url": Urls.thumb(c.slide_id) if c.slide_id and images.get(c.slide_id) else None}
+            for c in chapters(slides, float(lec["duration"] or 0.0))]
+
+
 def set_pref_cookie(resp, name: str, value: str, max_age: int = 30 * 24 * 3600) -> None:
     """A preference cookie; inside an LMS iframe it must be SameSite=None; Secure, which needs HTTPS."""
     if request.is_secure:

@@ -75,9 +75,14 @@ LECTURE: dict[str, Any] = {
 
 LECTURE_DETAIL = {
     "type": "object", "additionalProperties": False,
-    "required": LECTURE["required"] + ["slides", "transcript", "n_segments"],
+    "required": LECTURE["required"] + ["slides", "transcript", "n_segments", "chapters"],
     "properties": {
         **LECTURE["properties"],
+        "chapters": {"type": "array", "description": "One per distinct slide title (a PDF: none).", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["start_s", "end_s", "title", "url", "thumbnail_url"],
+            "properties": {"start_s": {"type": "number"}, "end_s": {"type": "number"}, "title": {"type": "string"},
+                           "url": {"type": "string"}, "thumbnail_url": {"type": ["string", "null"]}}}},
         "slides": {"type": "array", "items": {
             "type": "object", "additionalProperties": False,
             "required": ["index", "start_s", "end_s", "page", "text", "thumbnail_url"],

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from ...rank.results import CONFIDENT
 from ...urls import URLS
+from .. import helpers
 from ..openapi import openapi_document
 from ..searching import run_search
 from ..store import current_store, or_404
@@ -77,6 +78,7 @@ def lecture(lecture_id: int):
                    for s in cat.slides(lecture_id)]
     d["transcript"] = [{"start_s": round(r["start_s"], 2), "end_s": round(r["end_s"], 2), "text": r["text"]}
                        for r in cat.sentences(lecture_id)]
+    d["chapters"] = helpers.chapter_items(cat, lec)
     return jsonify(d)
 
 

@@ -5,6 +5,8 @@ from flask import Blueprint, render_template
 
 from ...timecode import clock
 from ...urls import URLS, Urls
+from ...words import title_line
+from .. import helpers
 from ..store import current_store, or_404
 
 bp = Blueprint("browse", __name__)
@@ -20,7 +22,8 @@ def course(course_id: int):
     cat = current_store().catalog()
     row = or_404(cat.course(course_id))
     lectures = cat.lectures(course=row["name"])
-    return render_template("course.html", course=row, lectures=lectures)
+    chapters = {lec["id"]: helpers.chapter_items(cat, lec) for lec in lectures}
+    return render_template("course.html", course=row, lectures=lectures, chapters=chapters)
 
 
 @bp.route("/lectures/<id:lecture_id>")
@@ -29,7 +32,7 @@ def lecture(lecture_id: int):
     lec = or_404(cat.lecture(lecture_id))
     items = []
     for s in cat.slides(lecture_id):
-        title = ((s["text"] or "").strip().splitlines() or [""])[0][:90]
+        title = (s["title"] or title_line(s["text"] or ""))[:90]
         if lec["kind"] == "pdf":
             href, when = URLS.pdf(lecture_id, s["page"]), f"page {s['page']}"
         else:

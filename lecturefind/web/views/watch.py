@@ -5,7 +5,6 @@ from flask import Blueprint, abort, render_template, request
 
 from ... import formats
 from ...rank.links import slide_ref
-from ...segment.chapters import chapters
 from .. import helpers
 from ..config import MAX_QUERY_CHARS
 from ..store import current_store
@@ -46,7 +45,7 @@ def watch_page(lecture_id: int, template: str):
     ref = slide_ref(cat, lecture_id, t)
     page_ref = {"href": urls.pdf(ref["lecture_id"], ref["page"]), "label": ref["label"]} if ref else None
     return render_template(template, lec=lec, t=t, q=q, hits=sorted(set(hits)), duration=duration,
-                           sentences=cat.sentences(lecture_id), chapters=chapters(cat.slides(lecture_id), duration),
+                           sentences=cat.sentences(lecture_id), chapters=helpers.chapter_items(cat, lec),
                            poster=helpers.thumb_url(cat, lecture_id, "video", t),
                            back=urls.search(q=q or None), page_ref=page_ref, mime=formats.mime(lec["path"]))
 
