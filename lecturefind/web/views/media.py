@@ -91,13 +91,24 @@ def _wrap(text: str, width: int = 42) -> str:
 @bp.route("/captions/<id:lecture_id>.vtt")
 def captions(lecture_id: int):
     """WebVTT captions built from the transcript's words (sentences when a sentence has no word timings)."""
+    cat, _ = _timed_lecture(lecture_id)
+    return _vtt((a, b, _wrap(text)) for a, b, text in caption_cues(cat, lecture_id))
+
+
+def _timed_lecture(lecture_id: int):
+    """(catalog, lecture) of a video or audio lecture; 404 for a PDF or an unknown id."""
     cat = current_store().catalog()
     lec = cat.lecture(lecture_id)
     if lec is None or lec["kind"] == "pdf":
         abort(404)
+    return cat, lec
+
+
+def _vtt(cues) -> Response:
+    """A WebVTT file of (start, end, text) cues."""
     lines = ["WEBVTT", ""]
-    for n, (a, b, text) in enumerate(caption_cues(cat, lecture_id), 1):
-        lines += [str(n), f"{Timecode(a).vtt()} --> {Timecode(b).vtt()}", vtt_escape(_wrap(text)), ""]
+    for n, (a, b, text) in enumerate(cues, 1):
+        lines += [str(n), f"{Timecode(a).vtt()} --> {Timecode(b).vtt()}", vtt_escape(text), ""]
     resp = Response("\n".join(lines), mimetype="text/vtt")
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp
@@ -106,13 +117,5 @@ def captions(lecture_id: int):
 @bp.route("/chapters/<id:lecture_id>.vtt")
 def chapters_track(lecture_id: int):
     """WebVTT chapters: one cue per chapter (distinct slide title), for `<track kind="chapters">`."""
-    cat = current_store().catalog()
-    lec = cat.lecture(lecture_id)
-    if lec is None or lec["kind"] == "pdf":
-        abort(404)
-    lines = ["WEBVTT", ""]
-    for n, ch in enumerate(chapters(cat.slides(lecture_id), float(lec["duration"] or 0.0)), 1):
-        lines += [str(n), f"{Timecode(ch.start).vtt()} --> {Timecode(ch.end).vtt()}", vtt_escape(ch.title), ""]
-    resp = Response("\n".join(lines), mimetype="text/vtt")
-    resp.headers["Cache-Control"] = "public, max-age=300"
-    return resp
+    cat, lec = _timed_lecture(lecture_id)
+    return _vtt((c.start, c.end, c.title) for c in chapters(cat.slides(lecture_id), float(lec["duration"] or 0.0)))
