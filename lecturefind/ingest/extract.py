@@ -126,7 +126,8 @@ class Extractor:
             seg = Segment(start=sp.start, end=sp.end, speech=" ".join(out.sentences[i].text for i in sent_idx),
                           slide_text="\n".join(out.slides[i].text for i in slide_idx),
                           sentence_idx=sent_idx, slide_idx=slide_idx)
-            if seg.text.strip():       # a silent, blank stretch has nothing to find (a file of only that: an error)
+            pictured = any(sl.image_path and sl.start < sp.end and sp.start < sl.end for sl in out.slides)
+            if seg.text.strip() or pictured:   # silent and blank (black or no video): nothing to find there
                 out.segments.append(seg)
 
     def _speech(self, path: str, duration: float, prompt: Optional[str] = None) -> tuple[Transcript, float]:
