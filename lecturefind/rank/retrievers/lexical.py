@@ -36,9 +36,10 @@ class LexicalRetriever:
     def _doc_counts(self, terms) -> dict[str, int]:
         """`Catalog.term_doc_counts`, remembered for the last set of terms (ranking and weighting ask alike)."""
         key = (self._gen, frozenset(terms))
-        if self._df[0] != key:
-            self._df = (key, self.catalog.term_doc_counts(key[1]))
-        return self._df[1]
+        cached = self._df                   # one read: another request's thread may replace it meanwhile
+        if cached[0] != key:
+            cached = self._df = (key, self.catalog.term_doc_counts(key[1]))
+        return cached[1]
 
     def terms(self, text: str) -> list[list[str]]:
         """The query words' stems sent to BM25: all of them, or on a large index those of the rarest few words."""
