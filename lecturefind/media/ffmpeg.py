@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 import tempfile
 from typing import Iterator
@@ -19,12 +20,37 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+_KNOWN = [   # (what ffmpeg says, what a person can act on)
+    (re.compile(r"moov atom not found", re.I), "truncated file: its index (moov atom) is missing"),
+    (re.compile(r"Invalid data found|could not find codec parameters|Invalid argument", re.I),
+     "not a readable video (invalid data: corrupt, or not the format its name says)"),
+    (re.compile(r"partial file|Error while decoding|corrupt|truncat|End of file", re.I),
+     "truncated or corrupt stream"),
+    (re.compile(r"No such file", re.I), "file not found"),
+    (re.compile(r"Permission denied", re.I), "permission denied"),
+    (re.compile(r"Output file (#0 )?does not contain any stream|does not contain any stream", re.I),
+     "no picture or sound stream can be decoded"),
+]
+_PREFIX = re.compile(r"^\s*\[[^\]]*@ ?0x[0-9a-f]+\]\s*|^\s*\[[^\]]*\]\s*", re.I)
+
+
+def reason(stderr: str, what: str = "decode it") -> str:
+    """One plain line for an ffmpeg failure: a known cause in words, else ffmpeg's last line without its
+    `[component @ 0x…]` prefix (never a raw exit code)."""
+    text = stderr or ""
+    for pattern, plain in _KNOWN:
+        if pattern.search(text):
+            return plain
+    lines = [_PREFIX.sub("", ln).strip() for ln in text.strip().splitlines()]
+    lines = [ln for ln in lines if ln]
+    return f"ffmpeg could not {what}" + (f": {lines[-1][:120]}" if lines else "")
+
+
 def _run(stream, path: str) -> bytes:
     cmd = stream.global_args("-nostdin", "-v", "error").compile(cmd=ffmpeg_exe())
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
-        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise MediaError(path, "ffmpeg could not decode it: " + (msg[-1] if msg else f"exit {proc.returncode}"))
+        raise MediaError(path, reason(proc.stderr.decode("utf-8", "replace")))
     return proc.stdout
 
 
@@ -70,7 +96,7 @@ def sample_frames(path: str, fps: float, width: int, height: int) -> Iterator[tu
         err = errf.read().decode("utf-8", "replace").strip()
         errf.close()
     if proc.returncode != 0 and i == 0:
-        raise MediaError(path, "ffmpeg could not decode video: " + (err.splitlines()[-1] if err else "no frames"))
+        raise MediaError(path, reason(err, "decode the video") if err else "no video frame can be decoded")
 
 
 def grab_frame(path: str, t: float, max_side: int = 1280) -> np.ndarray:
