@@ -9,7 +9,7 @@ from typing import Optional
 import click
 
 from .config import IngestConfig, default_index_dir
-from .errors import printable
+from .errors import os_reason, printable
 from .gemini import cli_support as gemini_cli
 from .rank.results import CONFIDENT, answered
 from .timecode import clock_span
@@ -33,7 +33,7 @@ class _Commands(click.Group):
             if e.errno is None or isinstance(e, (BrokenPipeError,)):
                 raise
             where = f"{printable(str(e.filename))}: " if e.filename else ""
-            raise click.ClickException(f"{where}{(e.strerror or type(e).__name__).lower()}") from None
+            raise click.ClickException(f"{where}{os_reason(e)}") from None
 
 
 @click.group(cls=_Commands)

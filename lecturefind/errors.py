@@ -9,6 +9,11 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
+def os_reason(e: OSError) -> str:
+    """A plain reason for a file system error: 'permission denied', 'too many levels of symbolic links'."""
+    return (e.strerror or type(e).__name__).lower()
+
+
 class LectureFindError(Exception):
     """Base error; str() is one readable line."""
 

@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import LectureFindError
+from ..errors import LectureFindError, os_reason
 from ..records import Segment, Sentence, Slide
 from ..words import fts_text
 
@@ -148,7 +148,7 @@ class Catalog:
             os.makedirs(self.index_dir, exist_ok=True)
         except OSError as e:
             raise LectureFindError(f"{self.index_dir}: cannot create the index folder "
-                                   f"({(e.strerror or type(e).__name__).lower()})") from None
+                                   f"({os_reason(e)})") from None
         if not readonly and not os.access(self.index_dir, os.W_OK):
             raise LectureFindError(f"{self.index_dir}: cannot write the index folder (permission denied)")
         try:

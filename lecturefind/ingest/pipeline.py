@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 import numpy as np
 
 from ..config import IngestConfig
-from ..errors import LectureFindError, MediaError, printable
+from ..errors import LectureFindError, MediaError, os_reason, printable
 from ..formats import ingest_exts, media_kind
 from ..index.catalog import Catalog, LectureContent
 from ..index.vectors import VectorStore
@@ -53,7 +53,7 @@ def discover(paths: Iterable[str]) -> list[tuple[str, Optional[str]]]:
     out: list[tuple[str, Optional[str]]] = []
 
     def unreadable(e: OSError) -> None:
-        out.append((os.path.abspath(e.filename or "?"), f"cannot read folder ({_os_reason(e)})"))
+        out.append((os.path.abspath(e.filename or "?"), f"cannot read folder ({os_reason(e)})"))
 
     for p in paths:
         ap = os.path.abspath(p)
@@ -73,11 +73,6 @@ def discover(paths: Iterable[str]) -> list[tuple[str, Optional[str]]]:
     for pe in out:
         once.setdefault(pe[0], pe)
     return list(once.values())
-
-
-def _os_reason(e: OSError) -> str:
-    """A plain reason for a file system error: 'permission denied', 'too many levels of symbolic links'."""
-    return (e.strerror or type(e).__name__).lower()
 
 
 def sha256_file(path: str) -> str:
@@ -238,7 +233,7 @@ class Ingestor:
             with open(path, "rb"):
                 pass
         except OSError as e:
-            raise MediaError(path, f"cannot open ({_os_reason(e)})") from None
+            raise MediaError(path, f"cannot open ({os_reason(e)})") from None
         if st.st_size == 0:
             raise MediaError(path, "empty file (0 bytes)")
         row = self.catalog.file_row(path)
