@@ -285,3 +285,76 @@ def _print_links(cat, as_json: bool) -> None:
         click.echo(f"{os.path.basename(r['deck_file'])} p.{r['page']} ↔ {r['lecture']} at "
                    f"{clock_span(r['start_s'], r['end_s'])}  ({URLS.watch(r['lecture_id'], r['start_s'])}, "
                    f"{r['inliers']} inliers)")
+
+
+@main.command()
+@click.argument("objectives", type=click.Path(dir_okay=False))
+@click.option("--course", default=None, help="Audit this course only (default: the whole index).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table",
+              show_default=True, help="Report format.")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report here (default: standard output); written only when the audit succeeded.")
+@click.option("--covered", type=click.FloatRange(0, 1), default=None,
+              help="Strength from which an objective is covered (default 0.60, $LECTUREFIND_AUDIT_COVERED).")
+@click.option("--thin", type=click.FloatRange(0, 1), default=None,
+              help="Strength from which it is thin; below, missing (default 0.40, $LECTUREFIND_AUDIT_THIN).")
+@click.option("--base-url", default=os.environ.get("LECTUREFIND_BASE_URL", ""), show_default="$LECTUREFIND_BASE_URL",
+              help="Server address the report's links point at, e.g. http://lectures.example.edu.")
+@click.option("--max-objectives", type=click.IntRange(1), default=None, help="Refuse longer lists (default 1000).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@index_option
+def audit(objectives, course, fmt, out, covered, thin, base_url, max_objectives, quiet, index_dir) -> None:
+    """Audit a course against its learning objectives: covered / thin / missing, where, taught twice, unclaimed.
+
+    OBJECTIVES: a text or Markdown list (one per line or bullet; headings group them), a CSV with an
+    `objective` column, or a syllabus PDF whose bullet lines are the objectives.
+    """
+    from .audit import report
+    from .audit.coverage import Thresholds
+    from .audit.objectives import MAX_OBJECTIVES, read_objectives
+    from .rank.searcher import Searcher
+
+    items = read_objectives(objectives, limit=max_objectives or MAX_OBJECTIVES)
+    if not os.path.exists(os.path.join(index_dir, "catalog.sqlite")):
+        raise click.ClickException(f"no index at {os.path.abspath(index_dir)} (run `lecturefind ingest` first)")
+    base = Thresholds()
+    thresholds = Thresholds(covered if covered is not None else base.covered, thin if thin is not None else base.thin)
+    searcher = Searcher(index_dir)
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="auditing", unit="objective", file=sys.stderr, leave=False)
+    try:
+        result = report.run_audit(searcher.catalog, searcher.search_text, items, course, thresholds,
+                                  progress=(lambda done, total: bar.update(1)) if bar else None)
+        base_url = base_url.rstrip("/")
+        text = {"table": lambda: report.table(result),
+                "json": lambda: json.dumps(result.to_json(), ensure_ascii=False, indent=1) + "\n",
+                "csv": lambda: report.csv_text(result, base_url),
+                "html": lambda: report.html(result, base_url)}[fmt]()
+    finally:
+        if bar:
+            bar.close()
+        searcher.close()
+    if out:
+        _write_whole(out, text)
+        click.echo(f"audit of {len(items)} objectives written to {printable(out)}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _write_whole(path: str, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it: a reader never sees half a report."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".lecturefind-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

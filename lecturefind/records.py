@@ -106,6 +106,7 @@ class Moment:
     slide_ref: Optional[dict] = None
     segment_id: Optional[int] = None
     language: Optional[str] = None       # spoken language of the lecture (ISO 639-1)
+    evidence: Optional[str] = None       # what carried it: 'speech', 'slide', 'page' or 'clip' (slides + speech)
 
     def to_json(self) -> dict:
         d = asdict(self)

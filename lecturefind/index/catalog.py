@@ -497,6 +497,16 @@ class Catalog:
         return self.q("SELECT id, idx, start_s, end_s, page, text, title, image, same_as FROM slides "
                       "WHERE lecture_id = ? ORDER BY COALESCE(page, 0), start_s", (lecture_id,))
 
+    def distinct_slides(self, course: Optional[str] = None) -> list[sqlite3.Row]:
+        """Every distinct slide and PDF page (a slide shown again is not repeated), with its lecture and e5
+        vector: id, lecture_id, title (the lecture's), kind, start_s, end_s, page, text, slide_title, embedding."""
+        sql = ("SELECT s.id, s.lecture_id, l.title, l.kind, s.start_s, s.end_s, s.page, s.text, "
+               "s.title AS slide_title, s.embedding FROM slides s JOIN lectures l ON l.id = s.lecture_id "
+               "JOIN courses c ON c.id = l.course_id WHERE s.same_as IS NULL AND s.text != ''")
+        if course:
+            return self.q(sql + " AND c.name = ? ORDER BY l.id, s.idx", (course,))
+        return self.q(sql + " ORDER BY l.id, s.idx")
+
     def slide(self, slide_id: int) -> Optional[sqlite3.Row]:
         """A slide with its lecture (lecture_id, kind, title, course, path)."""
         return self.one(_SLIDE + " WHERE s.id = ?", (slide_id,))

@@ -17,7 +17,7 @@ def snippet(text: Optional[str]) -> str:
 
 def make_moment(lecture: Any, *, score: float, text: Optional[str] = "", start: Optional[float] = None,
                 end: Optional[float] = None, page: Optional[int] = None,
-                segment_id: Optional[int] = None) -> Moment:
+                segment_id: Optional[int] = None, evidence: Optional[str] = None) -> Moment:
     """A result in `lecture` (a catalog row with lecture_id, title, course, kind, path).
 
     PDF results carry a page and no times; video/audio results carry [start, end) and no page.
@@ -32,7 +32,7 @@ def make_moment(lecture: Any, *, score: float, text: Optional[str] = "", start: 
     return Moment(file=lecture["path"], lecture=lecture["title"], lecture_id=lecture["lecture_id"],
                   course=lecture["course"], kind=kind, start_s=start, end_s=end, page=page, score=score,
                   snippet=snippet(text), url=URLS.moment(kind, lecture["lecture_id"], start, page),
-                  confident=score >= CONFIDENT, segment_id=segment_id,
+                  confident=score >= CONFIDENT, segment_id=segment_id, evidence=evidence,
                   language=lecture["language"] if "language" in lecture.keys() else None)
 
 

@@ -39,6 +39,7 @@ ENGLISH_PATH = os.environ.get("LECTUREFIND_ENGLISH_PATH", "1") != "0"   # MiniLM
 ENGLISH_WEIGHT = float(os.environ.get("LECTUREFIND_ENGLISH_WEIGHT", "0.1"))
 ENGLISH_NEUTRAL = float(os.environ.get("LECTUREFIND_ENGLISH_NEUTRAL", "0.4"))
 WEIGHTED_COVERAGE = os.environ.get("LECTUREFIND_WEIGHTED_COVERAGE", "1") != "0"   # rare words count more
+_EVIDENCE = {"sentence": "speech", "slide": "slide", "page": "page", "segment": "clip"}   # anchor kind -> evidence
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 
 
@@ -176,7 +177,8 @@ class Searcher:
         for h in merge_hits(hits)[:k]:
             r, anchor = h.payload   # type: ignore[misc]
             moments.append(make_moment(r, score=h.score, text=anchor.text or r["speech"] or r["slide_text"],
-                                       start=h.start, end=h.end, page=r["page"], segment_id=r["id"]))
+                                       start=h.start, end=h.end, page=r["page"], segment_id=r["id"],
+                                       evidence=_EVIDENCE[anchor.kind]))
         return moments
 
     def _anchors(self, r) -> list[Anchor]:

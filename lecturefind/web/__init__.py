@@ -48,9 +48,9 @@ def create_app(config: Optional[dict] = None) -> Flask:
                                           searcher=app.config.get("SEARCHER"))
 
     from . import errors, helpers, security
-    from .views import api, browse, embed, media, pdf, search, watch
+    from .views import api, audit, browse, embed, media, pdf, search, watch
 
-    for bp in (search.bp, watch.bp, pdf.bp, browse.bp, api.bp, media.bp, embed.bp):
+    for bp in (search.bp, watch.bp, pdf.bp, browse.bp, api.bp, media.bp, embed.bp, audit.bp):
         app.register_blueprint(bp)
     helpers.install(app)
     security.install(app)

@@ -8,6 +8,8 @@
 | MAX_AUDIO_BYTES | LECTUREFIND_MAX_AUDIO_MB | 25 MB |
 | RATE_LIMIT | LECTUREFIND_RATE_LIMIT ("N/SECONDS", 0 = off) | 30/60 per client |
 | TRUST_PROXY | LECTUREFIND_TRUST_PROXY (number of proxies) | 0 |
+| AUDIT | LECTUREFIND_AUDIT (1 = serve /audit, the course audit; open to anyone until access control) | off |
+| AUDIT_MAX_OBJECTIVES | LECTUREFIND_AUDIT_MAX_OBJECTIVES | 200 per audit on the web |
 | MODELS, SEARCHER | (objects; tests share loaded models) | loaded on first use |
 """
 from __future__ import annotations
@@ -35,6 +37,8 @@ def config_from_env() -> dict:
         "MAX_AUDIO_BYTES": limits.audio_bytes,
         "RATE_LIMIT": os.environ.get("LECTUREFIND_RATE_LIMIT", "30/60"),
         "TRUST_PROXY": int(os.environ.get("LECTUREFIND_TRUST_PROXY") or 0),
+        "AUDIT": os.environ.get("LECTUREFIND_AUDIT", "0") not in ("", "0", "off", "false", "no"),
+        "AUDIT_MAX_OBJECTIVES": int(os.environ.get("LECTUREFIND_AUDIT_MAX_OBJECTIVES") or 200),
         "JSON_SORT_KEYS": False,
     }
 

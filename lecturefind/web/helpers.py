@@ -94,4 +94,5 @@ def install(app) -> None:
     @app.context_processor
     def _ctx():
         return {"embed": getattr(g, "embed", False), "app_name": "LectureFind", "urls": urls(),
+                "audit_on": bool(current_app.config.get("AUDIT")),
                 "static_v": current_app.config.get("STATIC_VERSION", "1")}

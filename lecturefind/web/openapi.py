@@ -19,7 +19,7 @@ MOMENT = {
                    "file name).",
     "additionalProperties": False,
     "required": ["file", "lecture", "lecture_id", "course", "kind", "start_s", "end_s", "page", "score", "snippet",
-                 "url", "confident", "shown_in", "slide_ref", "segment_id", "language"],
+                 "url", "confident", "shown_in", "slide_ref", "segment_id", "language", "evidence"],
     "properties": {
         "file": {"type": "string", "description": "Source file name."},
         "lecture": {"type": "string"},
@@ -39,6 +39,9 @@ MOMENT = {
                       "description": "For video moments: the PDF page of the slide shown."},
         "segment_id": INT_OR_NULL,
         "language": {"type": ["string", "null"], "description": "Spoken language of the lecture (ISO 639-1)."},
+        "evidence": {"type": ["string", "null"], "enum": ["speech", "slide", "page", "clip", None],
+                     "description": "What carried the match: a spoken sentence, a slide on screen, a PDF page, "
+                                    "or the clip's slides and speech together; null for image matches."},
     },
 }
 
