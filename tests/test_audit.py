@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -263,3 +264,47 @@ def test_a_lecture_shown_twice_is_reported(index_copy, tmp_path):
     by_text = {o["objective"]: o for o in report["objectives"]}
     assert by_text["Derive the condition det(A − λI) = 0 that eigenvalues satisfy"]["repeated"]
     assert not by_text["Compare fixed-priority and round-robin arbitration"]["repeated"]
+
+
+# -- the /audit page ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def audit_client(sample_index, models):
+    from web_helpers import make_app
+
+    return make_app(sample_index, models, AUDIT=True, AUDIT_MAX_OBJECTIVES=20).test_client()
+
+
+def test_audit_page_is_off_unless_enabled(sample_index, models):
+    from web_helpers import make_app
+
+    client = make_app(sample_index, models).test_client()
+    assert client.get("/audit").status_code == 404
+    assert client.post("/audit", data={"objectives": "Eigenvalues"}).status_code == 404
+    assert 'href="/audit"' not in client.get("/").get_data(as_text=True)
+
+
+def test_audit_page_pasted_objectives_give_the_matrix(audit_client):
+    page = audit_client.get("/audit").get_data(as_text=True)
+    assert '<label for="objectives">' in page and 'href="/audit"' in page
+    resp = audit_client.post("/audit", data={"objectives": SYLLABUS + "- <script>alert(1)</script> caching\n"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert 'id="coverage-matrix"' in html and "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert html.count('class="cell covered"') >= 5
+    assert re.search(r'<td class="cell covered"><a href="/watch/\d+\?t=\d+"', html)
+
+
+def test_audit_page_uploaded_csv_and_bad_uploads(audit_client):
+    data = {"file": (io.BytesIO(b"objective\nCompare fixed-priority and round-robin arbitration\n"), "goals.csv")}
+    resp = audit_client.post("/audit", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 200 and 'class="tag covered">1 covered' in resp.get_data(as_text=True)
+    for upload, reason in [((io.BytesIO(bytes(range(256)) * 4), "goals.md"), "binary file"),
+                           ((io.BytesIO(b"".join(b"- objective %d\n" % i for i in range(25))), "goals.md"),
+                            "25 objectives; at most 20"),
+                           ((io.BytesIO(b""), "goals.txt"), "empty file")]:
+        resp = audit_client.post("/audit", data={"file": upload}, content_type="multipart/form-data")
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 400 and reason in body, body[-600:]
+        assert "/tmp" not in body and "lecturefind-objectives" not in body
+    resp = audit_client.post("/audit", data={"objectives": "  "})
+    assert resp.status_code == 400 and "Paste the learning objectives" in resp.get_data(as_text=True)

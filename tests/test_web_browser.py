@@ -168,3 +168,26 @@ def test_embed_loads_in_allowed_lms_and_is_blocked_elsewhere(page, live, lms):
     assert blocked_by_csp or not child.url.startswith(live.url), (child.url, messages)
     assert child.locator("#q").count() == 0                         # nothing of the app rendered in the frame
     page.screenshot(path=os.path.join(ARTIFACTS, "embed-blocked.png"))
+
+
+def test_audit_page_matrix_cell_opens_the_moment(page, sample_index, models, ids):
+    """An instructor pastes objectives, sees the coverage matrix, and a covered cell plays the moment."""
+    objectives = ("# Linear algebra\n- Derive the eigenvalue condition det(A − λI) = 0\n"
+                  "# Computer organisation\n- Compare fixed-priority and round-robin arbitration\n"
+                  "- Explain photosynthesis in plant chloroplasts\n")
+    with LiveServer(make_app(sample_index, models, AUDIT=True)) as server:
+        page.goto(server.url + "/audit")
+        page.fill("#objectives", objectives)
+        page.click(".audit-form button[type=submit]")
+        page.wait_for_selector("#coverage-matrix")
+        page.screenshot(path=os.path.join(ARTIFACTS, "audit.png"), full_page=True)
+        rows = page.locator("#coverage-matrix tr.objective")
+        assert rows.count() == 3
+        assert page.locator("#coverage-matrix tr.objective.missing").count() == 1
+        cell = page.locator(f"#coverage-matrix tr.objective.covered td.cell.covered a[href^='/watch/{ids['l2']}']")
+        assert cell.count() == 1
+        href = cell.first.get_attribute("href")
+        start = float(href.split("t=")[1])
+        cell.first.click()
+        page.wait_for_function(PLAYING_AT, arg=start, timeout=20000)
+        assert page.url.endswith(href)
