@@ -222,12 +222,12 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
     failed = [dict(r) for r in cat.failed_files()]
     stamps = cat.stamps()
     if show_chapters:
-        from .segment.chapters import chapters
+        from .segment.chapters import lecture_chapters
 
         for lec in lectures:
             if lec["kind"] != "pdf":
                 lec["chapters"] = [{"start_s": round(c.start, 2), "end_s": round(c.end, 2), "title": c.title}
-                                   for c in chapters(cat.slides(lec["id"]), float(lec["duration"] or 0.0))]
+                                   for c in lecture_chapters(cat, lec)]
     if as_json:
         for lec in lectures:
             lec.pop("sha256", None)

@@ -1,7 +1,14 @@
-"""Chapters from slides: builds and returning slides merged, flashes and untitled slides folded in."""
+"""Chapters from slides (builds and returning slides merged, flashes and untitled slides folded in), and from topic
+shifts in the transcript of a recording without slide titles."""
 from __future__ import annotations
 
-from lecturefind.segment.chapters import chapters
+import json
+import os
+
+import pytest
+
+from lecturefind.segment.chapters import UNTITLED, chapters, lecture_chapters, topic_chapters
+from lecturefind.words import fold, tokens
 
 
 def slide(i, start, end, text):
@@ -22,3 +29,70 @@ def test_builds_returning_slides_and_flashes_are_one_chapter():
 
 def test_no_slides_no_chapters():
     assert chapters([], 600.0) == []
+
+
+# -- recordings without slide titles: topic shifts in the transcript --------------------------------------------
+def _two_topic_transcript(sample_index):
+    """The sample course's two lectures' transcripts (real ASR, real e5 vectors) as one 4.8-minute recording."""
+    from helpers import LECTURE1, LECTURE2
+
+    from lecturefind.index.catalog import Catalog
+
+    cat = Catalog(sample_index, readonly=True)
+    try:
+        lec = {os.path.basename(r["path"]): r for r in cat.lectures()}
+        first, second = (lec[os.path.basename(p)] for p in (LECTURE1, LECTURE2))
+        a, b = cat.sentence_vectors(first["id"]), cat.sentence_vectors(second["id"])
+    finally:
+        cat.close()
+    join = float(first["duration"])
+    rows = a + [{**s, "start_s": s["start_s"] + join, "end_s": s["end_s"] + join} for s in b]
+    return rows, join, join + float(second["duration"])
+
+
+def test_topic_shift_chapters_of_a_recording_without_slides(sample_index):
+    rows, join, duration = _two_topic_transcript(sample_index)
+    got = topic_chapters(rows, duration)
+    assert len(got) == 2, [(c.start, c.title) for c in got]
+    assert got[0].start == 0.0 and got[-1].end == duration and abs(got[1].start - join) <= 5.0, got
+    for chap in got:                       # titled by words spoken in that chapter
+        spoken = {t for r in rows if chap.start <= r["start_s"] < chap.end for t in tokens(r["text"])}
+        assert chap.title and all(fold(w) in spoken for w in chap.title.replace(" · ", " ").split()), chap
+
+
+def test_untitled_slides_fall_back_to_topic_chapters(sample_index):
+    rows, _, duration = _two_topic_transcript(sample_index)
+
+    class Untitled:                         # a talking-head video: scene changes, no slide text
+        def slides(self, _):
+            return [slide(1, 0.0, 100.0, ""), slide(2, 100.0, duration, "")]
+
+        def sentence_vectors(self, _):
+            return rows
+
+    lec = {"id": 1, "kind": "video", "duration": duration}
+    assert chapters(Untitled().slides(1), duration)[0].title == UNTITLED
+    assert len(lecture_chapters(Untitled(), lec)) == 2
+    assert lecture_chapters(Untitled(), {**lec, "kind": "pdf"}) == []
+
+
+def test_short_or_single_topic_recordings_get_no_topic_chapters(sample_index):
+    rows, join, _ = _two_topic_transcript(sample_index)
+    assert topic_chapters(rows[:5], 300.0) == []
+    assert topic_chapters([r for r in rows if r["start_s"] < join], join) == []     # one lecture, one topic
+
+
+@pytest.mark.slow
+def test_an_audio_lecture_gets_chapters_from_its_transcript(index_copy, tmp_path):
+    from helpers import LECTURE1, LECTURE2, ffmpeg, run_cli
+
+    audio = str(tmp_path / "two_topics.m4a")
+    ffmpeg("-i", LECTURE1, "-i", LECTURE2, "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1[a]", "-map", "[a]",
+           "-c:a", "aac", "-b:a", "64k", audio)
+    proc = run_cli("ingest", audio, "--course", "sample-course", "--index", index_copy, "-q", timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("status", "--chapters", "--json", "--index", index_copy)
+    lec = next(lec for lec in json.loads(proc.stdout)["lectures"] if lec["path"] == audio)
+    assert len(lec["chapters"]) >= 2, lec["chapters"]
+    join = next(c["start_s"] for c in lec["chapters"][1:] if abs(c["start_s"] - 146) <= 8)
+    assert join and all(c["title"] and c["title"] != UNTITLED for c in lec["chapters"])

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..index.catalog import Catalog, from_blob
 from ..records import Span
-from ..segment.chapters import chapters
+from ..segment.chapters import lecture_chapters
 from ..urls import URLS
 from ..words import title_line, tokens
 from .coverage import ObjectiveCoverage, spans_of, union_seconds
@@ -166,7 +166,7 @@ def lecture_coverage(catalog: Catalog, results: Sequence[ObjectiveCoverage],
         else:
             spans = spans_of([m for _, m in mine])
             cov.claimed_s = round(union_seconds(spans), 1)
-            chaps = chapters(catalog.slides(lid), cov.duration_s)
+            chaps = lecture_chapters(catalog, lec)
             for gap in _complement(spans, cov.duration_s):
                 if gap.duration >= MIN_STRETCH_S:
                     titles = list(dict.fromkeys(c.title for c in chaps if Span(c.start, c.end).overlaps(gap)))

@@ -483,6 +483,12 @@ class Catalog:
         return self.q("SELECT id, start_s, end_s, text FROM sentences WHERE lecture_id = ? ORDER BY start_s",
                       (lecture_id,))
 
+    def sentence_vectors(self, lecture_id: int) -> list[dict]:
+        """A lecture's sentences with their e5 vectors (`vector`, None when missing), in time order."""
+        return [{"start_s": r["start_s"], "end_s": r["end_s"], "text": r["text"], "vector": from_blob(r["embedding"])}
+                for r in self.q("SELECT start_s, end_s, text, embedding FROM sentences WHERE lecture_id = ? "
+                                "ORDER BY start_s", (lecture_id,))]
+
     def words(self, lecture_id: int) -> dict[int, list[sqlite3.Row]]:
         """sentence id -> its timed words, for the whole lecture in one read."""
         out: dict[int, list[sqlite3.Row]] = {}

@@ -56,14 +56,13 @@ def chapter_items(catalog, lec) -> list[dict]:
     the link that plays it and its slide's thumbnail."""
     if lec["kind"] == "pdf":
         return []
-    from ..segment.chapters import chapters
+    from ..segment.chapters import lecture_chapters
 
-    slides = catalog.slides(lec["id"])
-    images = {s["id"]: s["image"] for s in slides}
+    images = {s["id"]: s["image"] for s in catalog.slides(lec["id"])}
     return [{"start_s": round(c.start, 2), "end_s": round(c.end, 2), "title": c.title,
              "url": urls().watch(lec["id"], c.start),
              "thumbnail_url": Urls.thumb(c.slide_id) if c.slide_id and images.get(c.slide_id) else None}
-            for c in chapters(slides, float(lec["duration"] or 0.0))]
+            for c in lecture_chapters(catalog, lec)]
 
 
 def set_pref_cookie(resp, name: str, value: str, max_age: int = 30 * 24 * 3600) -> None:

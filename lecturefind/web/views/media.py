@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, send_file
 
 from ... import formats
 from ...errors import printable
-from ...segment.chapters import chapters
+from ...segment.chapters import lecture_chapters
 from ...timecode import Timecode
 from ..store import current_store
 
@@ -116,6 +116,6 @@ def _vtt(cues) -> Response:
 
 @bp.route("/chapters/<id:lecture_id>.vtt")
 def chapters_track(lecture_id: int):
-    """WebVTT chapters: one cue per chapter (distinct slide title), for `<track kind="chapters">`."""
+    """WebVTT chapters: one cue per chapter (distinct slide title, else topic shift), for `<track kind="chapters">`."""
     cat, lec = _timed_lecture(lecture_id)
-    return _vtt((c.start, c.end, c.title) for c in chapters(cat.slides(lecture_id), float(lec["duration"] or 0.0)))
+    return _vtt((c.start, c.end, c.title) for c in lecture_chapters(cat, lec))
