@@ -295,9 +295,9 @@ def _print_links(cat, as_json: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report here (default: standard output); written only when the audit succeeded.")
 @click.option("--covered", type=click.FloatRange(0, 1), default=None,
-              help="Strength from which an objective is covered (default 0.60, $LECTUREFIND_AUDIT_COVERED).")
+              help="Strength from which an objective is covered (default 0.65, $LECTUREFIND_AUDIT_COVERED).")
 @click.option("--thin", type=click.FloatRange(0, 1), default=None,
-              help="Strength from which it is thin; below, missing (default 0.40, $LECTUREFIND_AUDIT_THIN).")
+              help="Strength from which it is thin; below, missing (default 0.50, $LECTUREFIND_AUDIT_THIN).")
 @click.option("--base-url", default=os.environ.get("LECTUREFIND_BASE_URL", ""), show_default="$LECTUREFIND_BASE_URL",
               help="Server address the report's links point at, e.g. http://lectures.example.edu.")
 @click.option("--max-objectives", type=click.IntRange(1), default=None, help="Refuse longer lists (default 1000).")

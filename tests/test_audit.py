@@ -308,3 +308,20 @@ def test_audit_page_uploaded_csv_and_bad_uploads(audit_client):
         assert "/tmp" not in body and "lecturefind-objectives" not in body
     resp = audit_client.post("/audit", data={"objectives": "  "})
     assert resp.status_code == 400 and "Paste the learning objectives" in resp.get_data(as_text=True)
+
+
+def test_an_objective_only_in_the_handout_is_marked_pdf_only(sample_index, tmp_path):
+    """The handout's extra page (diagonalisation) is in no lecture: the audit says it is only in the PDFs."""
+    from helpers import GT
+
+    extra = next(q for q in GT["questions"] if q["kind"] == "pdf" and "eigenvectors" in q["text"])
+    objectives = _write(tmp_path / "o.md", "- Write a matrix as P D P inverse with a basis of eigenvectors\n"
+                                           "- Compare fixed-priority and round-robin arbitration\n")
+    proc = run_cli("audit", objectives, "--index", sample_index, "--format", "json", "-q")
+    assert proc.returncode == 0, proc.stderr
+    first, second = json.loads(proc.stdout)["objectives"]
+    assert first["verdict"] != "missing" and first["pdf_only"], first
+    assert first["moments"][0]["kind"] == "pdf" and first["moments"][0]["page"] == extra["answer"]["page"]
+    assert not second["pdf_only"]
+    table = run_cli("audit", objectives, "--index", sample_index, "-q").stdout
+    assert "Only in PDF pages, in no recording:" in table

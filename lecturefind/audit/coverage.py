@@ -2,8 +2,10 @@
 
 An objective is asked as a question (the Searcher's text path, both embedding models and BM25). Its *strength* is
 the best moment's score, the same calibrated 0..1 confidence search results carry; moments scoring at least the
-`thin` threshold teach it. Time spent is the union of those moments' spans per lecture. The thresholds were chosen
-on objective sets with known answers (`scripts/bench/audit_thresholds.py`; the README gives the numbers).
+`thin` threshold teach it. Time spent is the union of the spans of the moments at the objective's own level
+(covered: at least `covered`), per lecture; the same moments are what an objective claims of a lecture.
+The thresholds were chosen on objective sets with known answers (`scripts/bench/audit_thresholds.py`; the README
+gives the numbers).
 """
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from ..errors import LectureFindError
 from ..records import Moment, Span
 from .objectives import Objective
 
-COVERED = float(os.environ.get("LECTUREFIND_AUDIT_COVERED", "0.6"))
-THIN = float(os.environ.get("LECTUREFIND_AUDIT_THIN", "0.4"))
+COVERED = float(os.environ.get("LECTUREFIND_AUDIT_COVERED", "0.65"))
+THIN = float(os.environ.get("LECTUREFIND_AUDIT_THIN", "0.5"))
 ASK_K = 20              # moments asked per objective
 KEEP_MOMENTS = 8        # teaching moments listed per objective
 
@@ -58,7 +60,8 @@ class ObjectiveCoverage:
     moments: list[Moment] = field(default_factory=list)           # teaching moments, best first
     closest: Optional[Moment] = None                              # for a missing objective: the nearest thing
     repeated: bool = False       # taught (covered strength) in two or more video/audio lectures
-    pdf_only: bool = False       # found only in PDF pages, in no lecture recording
+    pdf_only: bool = False       # at its level only in PDF pages, in no lecture recording
+    level: float = 1.0           # moments scoring at least this are time spent on it (its verdict's threshold)
 
     @property
     def best(self) -> Optional[Moment]:
@@ -93,18 +96,23 @@ class Auditor:
         t = self.thresholds
         teaching = [m for m in found if m.score >= t.thin]
         strength = found[0].score if found else 0.0
+        verdict = t.verdict(strength)
+        # time spent counts the moments at the objective's own level: a covered objective's near misses elsewhere
+        # are listed, but they are not time spent teaching it
+        level = t.covered if verdict == "covered" else t.thin
         shares = []
         for lid in dict.fromkeys(m.lecture_id for m in teaching):
             mine = [m for m in teaching if m.lecture_id == lid]
-            seconds = union_seconds(spans_of(mine))
+            seconds = union_seconds(spans_of([m for m in mine if m.score >= level]))
             first = mine[0]
             shares.append(LectureShare(lid, first.lecture, first.file, first.kind, first.score, seconds, first.url))
         recorded = [s for s in shares if s.kind != "pdf"]
+        in_pdf = any(s.kind == "pdf" and s.strength >= level for s in shares)
         return ObjectiveCoverage(
-            objective, t.verdict(strength), strength, sum(s.seconds for s in shares), shares,
+            objective, verdict, strength, sum(s.seconds for s in shares), shares,
             teaching[:KEEP_MOMENTS], closest=None if teaching else (found[0] if found else None),
             repeated=sum(1 for s in recorded if s.strength >= t.covered) >= 2,
-            pdf_only=bool(shares) and not recorded)
+            pdf_only=in_pdf and not any(s.strength >= level for s in recorded), level=level)
 
     def run(self, objectives: Sequence[Objective], course: Optional[str] = None,
             progress: Optional[Callable[[int, int], None]] = None) -> list[ObjectiveCoverage]:

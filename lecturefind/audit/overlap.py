@@ -157,7 +157,8 @@ def lecture_coverage(catalog: Catalog, results: Sequence[ObjectiveCoverage],
     out = []
     for lec in catalog.lectures(course):
         lid = lec["lecture_id"]
-        mine = [(i, m) for i, r in enumerate(results) for m in r.moments if m.lecture_id == lid]
+        mine = [(i, m) for i, r in enumerate(results) for m in r.moments
+                if m.lecture_id == lid and m.score >= r.level]
         cov = LectureCoverage(lid, lec["title"], lec["path"], lec["kind"], float(lec["duration"] or 0.0),
                               int(lec["pages"] or 0), sorted({i for i, _ in mine}))
         if lec["kind"] == "pdf":

@@ -119,6 +119,13 @@ def table(audit: Audit, width: Optional[int] = None) -> str:
             places = "; ".join(f"{p.lecture} " + (f"p.{p.page}" if p.kind == "pdf" else clock(p.start_s))
                                for p in d.places)
             lines.append("  " + _cut(f"{d.kind} “{d.label}”: {places}", width - 2))
+    pdf_only = [o for o in audit.objectives if o.pdf_only]
+    if pdf_only:
+        lines += ["", "Only in PDF pages, in no recording:"]
+        for o in pdf_only:
+            b = o.best
+            lines.append("  " + _cut(f"{o.objective.text} ({b.lecture} p.{b.page})" if b else o.objective.text,
+                                     width - 2))
     gaps = [(c, s) for c in audit.lectures for s in c.unclaimed]
     pages = [(c, c.unclaimed_pages) for c in audit.lectures if c.unclaimed_pages]
     if gaps or pages:
