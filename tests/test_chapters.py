@@ -96,3 +96,23 @@ def test_an_audio_lecture_gets_chapters_from_its_transcript(index_copy, tmp_path
     assert len(lec["chapters"]) >= 2, lec["chapters"]
     join = next(c["start_s"] for c in lec["chapters"][1:] if abs(c["start_s"] - 146) <= 8)
     assert join and all(c["title"] and c["title"] != UNTITLED for c in lec["chapters"])
+
+
+# -- the slide's title from its OCR layout (rows: y0, x0, text, box height; measured on real devset keyframes) ---
+def test_title_is_the_first_row_unless_a_row_below_is_clearly_larger():
+    from lecturefind.signals.ocr import _title
+
+    build = [(48, 195, "Font attributes and classifications", 26), (103, 213, "• fonts may be described by", 25),
+             (135, 228, "- family", 32), (136, 383, "typeface name", 31), (164, 226, "- series", 34),
+             (168, 384, "combination of weight and width", 23), (196, 228, "- weight", 32),
+             (286, 257, "generate ETEX font definition files (*. fd)", 32), (652, 195, "EuroTEX '99", 22)]
+    assert _title(build, 720, 1280) == "Font attributes and classifications"     # bullet boxes inflated by glyphs
+    header = [(20, 100, "EE 101 · Lecture 4", 18), (60, 100, "Bus arbitration", 46), (150, 100, "Why rules", 28),
+              (200, 100, "Who drives the bus", 28), (250, 100, "Fairness", 28)]
+    assert _title(header, 720, 1280) == "Bus arbitration"                          # a small header passed over
+    wrapped = [(200, 300, "Being Productive", 60), (270, 310, "With Emacs", 60), (420, 300, "Phil Sung", 30),
+               (470, 300, "sipb-iap-emacs@mit.edu", 28), (520, 300, "Special thanks to Piaw Na", 28)]
+    assert _title(wrapped, 720, 1280) == "Being Productive With Emacs"             # a title over two rows
+    short = [(40, 100, "Files in debian/", 40), (100, 100, "All the packaging work is made by modifying files", 38),
+             (160, 120, "▶ control", 28), (200, 120, "▶ rules", 28), (240, 120, "▶ changelog", 28)]
+    assert _title(short, 720, 1280) == "Files in debian/"                          # the body line is not a second row

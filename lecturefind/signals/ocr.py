@@ -50,18 +50,49 @@ class SlideReader:
                 lines.append((y0, float(np.min(box[:, 0])), txt.strip(), y1 - y0))
         lines.sort(key=lambda x: (round(x[0] / 12), x[1]))
         text = "\n".join(t for _, _, t, _ in lines)
-        return text, _title(lines, img.shape[0])
+        return text, _title(lines, img.shape[0], img.shape[1])
 
 
-def _title(lines: list[tuple[float, float, str, float]], height: int) -> str:
-    """The slide's title among its OCR lines (y0, x0, text, line height)."""
-    lettered = [ln for ln in lines if sum(ch.isalpha() for ch in ln[2]) >= 3]
-    if not lettered:
+_BULLETS = "-–—•●○◦▪▸►▶‣*·>»"
+
+
+def _rows(lines: list[tuple[float, float, str, float]]) -> list[tuple[float, float, str, float]]:
+    """OCR boxes joined into text rows (a line OCR'd as several boxes), top to bottom: (y0, x0, text, height)."""
+    rows: list[list[tuple[float, float, str, float]]] = []
+    for ln in sorted(lines, key=lambda ln: ln[0]):
+        if rows and abs(ln[0] - rows[-1][0][0]) < 0.5 * max(ln[3], rows[-1][0][3]):
+            rows[-1].append(ln)
+        else:
+            rows.append([ln])
+    out = []
+    for row in rows:
+        row.sort(key=lambda ln: ln[1])
+        out.append((min(ln[0] for ln in row), row[0][1], " ".join(ln[2] for ln in row), max(ln[3] for ln in row)))
+    return out
+
+
+def _title(lines: list[tuple[float, float, str, float]], height: int, width: int = 0) -> str:
+    """The slide's title among its OCR lines (y0, x0, text, line height), joined into rows; a bullet row is
+    never the title. By default the first row. A row further down wins only when it is clearly larger type
+    (≥ 1.2× the median row and ≥ 1.25× the first row, so a small header or logo above the title is passed
+    over, but a body line whose box capitals or brackets inflate is not taken): the topmost of the tallest such
+    rows in the top 40 %. A title in large type takes a second row of the same size, alignment and no greater
+    length just below it (a wrapped title)."""
+    rows = [r for r in _rows(lines) if sum(ch.isalpha() for ch in r[2]) >= 3]
+    if not rows:
         return ""
-    top = [ln for ln in lettered if ln[0] < 0.4 * height]
-    median = float(np.median([ln[3] for ln in lettered]))
-    big = max(top, key=lambda ln: ln[3], default=None)
-    if big is not None and big[3] >= 1.2 * median:
-        row = [ln for ln in top if abs(ln[0] - big[0]) < 0.5 * big[3]]     # a title OCR'd as several boxes
-        return " ".join(ln[2] for ln in sorted(row, key=lambda ln: ln[1]))
-    return lettered[0][2]
+    median = float(np.median([r[3] for r in rows]))
+    top = [r for r in rows if r[0] < 0.4 * height and r[2][:1] not in _BULLETS]
+    big = [r for r in top if r[3] >= 1.2 * median]
+    pick = rows[0]
+    if big:
+        tallest = max(r[3] for r in big)
+        cand = min((r for r in big if r[3] >= 0.85 * tallest), key=lambda r: r[0])
+        if cand is rows[0] or cand[3] >= 1.25 * rows[0][3]:
+            pick = cand
+    if pick[3] < 1.2 * median:
+        return pick[2]
+    below = [r for r in top if pick[0] + 0.5 * pick[3] < r[0] < pick[0] + 1.8 * pick[3]
+             and abs(r[3] - pick[3]) <= 0.15 * pick[3] and abs(r[1] - pick[1]) <= 0.08 * (width or 1e9)
+             and r[2][:1].isalnum() and len(r[2]) <= 1.5 * len(pick[2]) + 10]   # a continuation, not a body line
+    return pick[2] + (" " + min(below, key=lambda r: r[0])[2] if below else "")
