@@ -358,3 +358,143 @@ def _write_whole(path: str, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+# -- LMS integration: LTI 1.3 platforms, course links, API tokens ---------------------------------------
+@main.group()
+def lti() -> None:
+    """Register LMS platforms (LTI 1.3) and link their courses to LectureFind courses."""
+
+
+def _access(index_dir: str):
+    from .index.access_store import AccessStore
+
+    return AccessStore(index_dir)
+
+
+@lti.command("add-platform")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://canvas.instructure.com.")
+@click.option("--client-id", required=True, help="The client id the platform gave this tool.")
+@click.option("--auth-url", required=True, help="The platform's OIDC authorization endpoint.")
+@click.option("--token-url", default="", help="The platform's OAuth2 token endpoint (for LTI services).")
+@click.option("--jwks-url", required=True, help="The platform's public key set (JWKS) URL.")
+@click.option("--deployment", "deployments", multiple=True, required=True, help="A deployment id (repeatable).")
+@click.option("--name", default="", help="A name for this platform.")
+@click.option("--url", "base_url", default=os.environ.get("LECTUREFIND_BASE_URL", "https://lectures.example.edu"),
+              show_default="$LECTUREFIND_BASE_URL", help="This server's public address, for the values to paste.")
+@index_option
+def lti_add(issuer, client_id, auth_url, token_url, jwks_url, deployments, name, base_url, index_dir) -> None:
+    """Register (or update) an LMS; prints the values to paste into it."""
+    from urllib.parse import urlparse
+
+    from .index.access_store import Platform
+
+    for label, url in (("--issuer", issuer), ("--auth-url", auth_url), ("--jwks-url", jwks_url)):
+        u = urlparse(url)
+        if u.scheme not in ("https", "http") or not u.netloc:
+            raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint=label)
+    store = _access(index_dir)
+    store.add_platform(Platform(issuer, client_id, auth_url, jwks_url, token_url, tuple(deployments), name))
+    from .lti.keys import ToolKeys
+
+    ToolKeys(index_dir).current()          # the key pair exists before the LMS first asks for it
+    click.echo(f"registered {issuer} (client {client_id}, {len(deployments)} deployment(s))")
+    _print_tool_urls(base_url)
+
+
+def _print_tool_urls(base_url: str) -> None:
+    base = base_url.rstrip("/")
+    click.echo("Paste into the LMS:")
+    click.echo(f"  OIDC login (initiate login) URL : {base}/lti/login")
+    click.echo(f"  Launch / redirect URL           : {base}/lti/launch")
+    click.echo(f"  Deep Linking URL                : {base}/lti/launch")
+    click.echo(f"  Public key set (JWKS) URL       : {base}/lti/jwks.json")
+
+
+@lti.command("list")
+@index_option
+def lti_list(index_dir) -> None:
+    """Registered platforms and linked courses."""
+    store = _access(index_dir)
+    platforms = store.platforms()
+    if not platforms:
+        click.echo("no platform registered (lecturefind lti add-platform ...)")
+    for p in platforms:
+        click.echo(f"{p.issuer}  client {p.client_id}  deployments {', '.join(p.deployments)}"
+                   f"{'  (' + p.name + ')' if p.name else ''}")
+        click.echo(f"    auth {p.auth_url}  jwks {p.jwks_url}")
+    for c in store.contexts():
+        click.echo(f"course link: {c['issuer']} context {c['context_id']} ({c['title']}) -> {c['course']}")
+
+
+@lti.command("remove")
+@click.option("--issuer", required=True)
+@click.option("--client-id", default=None, help="Only this client id of the issuer.")
+@index_option
+def lti_remove(issuer, client_id, index_dir) -> None:
+    """Unregister a platform: its launches are refused from now on."""
+    n = _access(index_dir).remove_platform(issuer, client_id)
+    if not n:
+        raise click.ClickException(f"no platform registered for {issuer}")
+    click.echo(f"removed {n} registration(s) of {issuer}")
+
+
+@lti.command("link")
+@click.option("--issuer", required=True)
+@click.option("--context", "context_id", required=True, help="The LMS course's LTI context id.")
+@click.option("--course", required=True, help="The LectureFind course its students see.")
+@index_option
+def lti_link(issuer, context_id, course, index_dir) -> None:
+    """Link an LMS course (LTI context) to a LectureFind course."""
+    _known_course(index_dir, course)
+    _access(index_dir).link_context(issuer, context_id, course)
+    click.echo(f"{issuer} context {context_id} -> {course}")
+
+
+@lti.command("rotate-key")
+@index_option
+def lti_rotate(index_dir) -> None:
+    """Make a new signing key pair; the previous public key stays in the JWKS for tokens in flight."""
+    from .lti.keys import ToolKeys
+
+    click.echo(f"new key {ToolKeys(index_dir).rotate()}")
+
+
+def _known_course(index_dir: str, course: str) -> None:
+    from .index.catalog import Catalog
+
+    names = Catalog(index_dir, readonly=True).course_names()
+    if course not in names:
+        raise click.ClickException(f"no course named {course!r} in this index (courses: {', '.join(names)})")
+
+
+@main.group()
+def token() -> None:
+    """API tokens: a client sending `Authorization: Bearer TOKEN` sees one course (in `lti` access mode)."""
+
+
+@token.command("create")
+@click.option("--course", required=True)
+@click.option("--label", default="", help="Who or what the token is for.")
+@index_option
+def token_create(course, label, index_dir) -> None:
+    """Print a new token (shown once; only its digest is stored)."""
+    _known_course(index_dir, course)
+    click.echo(_access(index_dir).new_token(course, label))
+
+
+@token.command("list")
+@index_option
+def token_list(index_dir) -> None:
+    for t in _access(index_dir).tokens():
+        click.echo(f"{t['id']}  {t['course']}  {t['label']}")
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@index_option
+def token_revoke(token_id, index_dir) -> None:
+    """Revoke a token by the id `token list` shows."""
+    if not _access(index_dir).revoke_token(token_id):
+        raise click.ClickException(f"no token {token_id}")
+    click.echo(f"revoked {token_id}")

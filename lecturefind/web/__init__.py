@@ -47,17 +47,18 @@ def create_app(config: Optional[dict] = None) -> Flask:
     app.extensions["lecturefind"] = Store(app.config["INDEX"], models=app.config.get("MODELS"),
                                           searcher=app.config.get("SEARCHER"))
 
-    from . import errors, helpers, security
-    from .views import api, audit, browse, embed, media, pdf, search, watch
+    from . import access, errors, helpers, security
+    from .views import api, audit, browse, embed, lti, media, pdf, search, watch
 
-    for bp in (search.bp, watch.bp, pdf.bp, browse.bp, api.bp, media.bp, embed.bp, audit.bp):
+    for bp in (search.bp, watch.bp, pdf.bp, browse.bp, api.bp, media.bp, embed.bp, audit.bp, lti.bp):
         app.register_blueprint(bp)
+    access.install(app)
     helpers.install(app)
     security.install(app)
     errors.install(app)
 
     @app.before_request
     def _embed_flag() -> None:
-        g.embed = request.blueprint == "embed"
+        g.embed = request.blueprint in ("embed", "lti")
 
     return app

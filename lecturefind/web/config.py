@@ -8,7 +8,9 @@
 | MAX_AUDIO_BYTES | LECTUREFIND_MAX_AUDIO_MB | 25 MB |
 | RATE_LIMIT | LECTUREFIND_RATE_LIMIT ("N/SECONDS", 0 = off) | 30/60 per client |
 | TRUST_PROXY | LECTUREFIND_TRUST_PROXY (number of proxies) | 0 |
-| AUDIT | LECTUREFIND_AUDIT (1 = serve /audit, the course audit; open to anyone until access control) | off |
+| ACCESS | LECTUREFIND_ACCESS: `open` (every course to all) or `lti` (LTI sessions, API tokens; per course) | open |
+| LTI_JWKS_TIMEOUT | LECTUREFIND_LTI_JWKS_TIMEOUT (seconds to wait for a platform's key set) | 5 |
+| AUDIT | LECTUREFIND_AUDIT (1 = serve /audit to anyone in `open` mode; in `lti` mode instructors have it) | off |
 | AUDIT_MAX_OBJECTIVES | LECTUREFIND_AUDIT_MAX_OBJECTIVES | 200 per audit on the web |
 | MODELS, SEARCHER | (objects; tests share loaded models) | loaded on first use |
 """
@@ -37,6 +39,8 @@ def config_from_env() -> dict:
         "MAX_AUDIO_BYTES": limits.audio_bytes,
         "RATE_LIMIT": os.environ.get("LECTUREFIND_RATE_LIMIT", "30/60"),
         "TRUST_PROXY": int(os.environ.get("LECTUREFIND_TRUST_PROXY") or 0),
+        "ACCESS": (os.environ.get("LECTUREFIND_ACCESS") or "open").strip().lower(),
+        "LTI_JWKS_TIMEOUT": float(os.environ.get("LECTUREFIND_LTI_JWKS_TIMEOUT") or 5),
         "AUDIT": os.environ.get("LECTUREFIND_AUDIT", "0") not in ("", "0", "off", "false", "no"),
         "AUDIT_MAX_OBJECTIVES": int(os.environ.get("LECTUREFIND_AUDIT_MAX_OBJECTIVES") or 200),
         "JSON_SORT_KEYS": False,
@@ -73,6 +77,8 @@ def parse_rate(value) -> tuple[int, float] | None:
 
 def finalize_config(cfg) -> None:
     cfg["INDEX"] = os.path.abspath(cfg["INDEX"])
+    if cfg.get("ACCESS", "open") not in ("open", "lti"):
+        raise ValueError(f"LECTUREFIND_ACCESS must be 'open' or 'lti', not {cfg['ACCESS']!r}")
     cfg["EMBED_ORIGINS"] = parse_origins(cfg.get("EMBED_ORIGINS"))
     cfg["RATE"] = parse_rate(cfg.get("RATE_LIMIT"))
     # the whole request may carry one image and one audio file plus a few form fields

@@ -84,6 +84,23 @@ def group_by_lecture(moments: Iterable) -> list[dict]:
     return list(groups.values())
 
 
+def _audit_on() -> bool:
+    from . import access
+
+    if access.lti_mode():
+        s = access.session()
+        return bool(s and s.instructor)
+    return bool(current_app.config.get("AUDIT"))
+
+
+def _picker() -> bool:
+    """An instructor choosing a moment for the LMS (a Deep Linking session): results get a Choose button."""
+    from . import access
+
+    s = access.session()
+    return bool(s and s.deep_link and s.instructor)
+
+
 def install(app) -> None:
     app.jinja_env.filters["clock"] = clock
     app.jinja_env.filters["highlight"] = highlight
@@ -93,5 +110,6 @@ def install(app) -> None:
     @app.context_processor
     def _ctx():
         return {"embed": getattr(g, "embed", False), "app_name": "LectureFind", "urls": urls(),
-                "audit_on": bool(current_app.config.get("AUDIT")),
+                "audit_on": _audit_on(),
+                "picker": _picker(),
                 "static_v": current_app.config.get("STATIC_VERSION", "1")}

@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from ..errors import LectureFindError
 from ..rank.results import answered
+from . import access
 from .config import MAX_K, MAX_QUERY_CHARS
 from .security import check_rate, clean_message, saved_uploads
 from .store import current_store
@@ -45,7 +46,7 @@ def read_params(source) -> SearchRun:
         raise BadRequest("k must be a whole number.") from None
     if not 1 <= k <= MAX_K:
         raise BadRequest(f"k must be between 1 and {MAX_K}.")
-    course = (source.get("course") or "").strip() or None
+    course = access.scope((source.get("course") or "").strip() or None)
     return SearchRun(text=text, k=k, course=course)
 
 

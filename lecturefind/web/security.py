@@ -18,16 +18,40 @@ BASE_CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' bl
             "script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")
 
 
+FRAMED = ("embed", "lti")      # blueprints an LMS may frame
+
+
+def lms_origins() -> list[str]:
+    """Origins allowed to frame the embed and LTI pages: LECTUREFIND_EMBED_ORIGINS, and in `lti` mode the
+    registered platforms' own origins."""
+    origins = list(current_app.config["EMBED_ORIGINS"])
+    if current_app.config.get("ACCESS") == "lti":
+        from urllib.parse import urlparse
+
+        from .access import current_access
+
+        for p in current_access().store.platforms():
+            for url in (p.issuer, p.auth_url):
+                u = urlparse(url)
+                if u.scheme in ("http", "https") and u.netloc and f"{u.scheme}://{u.netloc}" not in origins:
+                    origins.append(f"{u.scheme}://{u.netloc}")
+    return origins
+
+
 def frame_ancestors(embed: bool) -> str:
-    origins = current_app.config["EMBED_ORIGINS"] if embed else []
-    return " ".join(["'self'", *origins])
+    return " ".join(["'self'", *(lms_origins() if embed else [])])
 
 
 def install(app) -> None:
     @app.after_request
     def _headers(resp):
-        embed = request.blueprint == "embed"
-        resp.headers["Content-Security-Policy"] = f"{BASE_CSP}; frame-ancestors {frame_ancestors(embed)}"
+        from flask import g
+
+        embed = request.blueprint in FRAMED
+        csp = BASE_CSP
+        if getattr(g, "form_action", None):          # a Deep Linking answer posts to the platform
+            csp = csp.replace("form-action 'self'", f"form-action 'self' {g.form_action}")
+        resp.headers["Content-Security-Policy"] = f"{csp}; frame-ancestors {frame_ancestors(embed)}"
         if not embed:
             resp.headers["X-Frame-Options"] = "SAMEORIGIN"
         resp.headers["X-Content-Type-Options"] = "nosniff"

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from ...rank.results import CONFIDENT
 from ...urls import URLS
-from .. import helpers
+from .. import access, helpers
 from ..openapi import openapi_document
 from ..searching import run_search
 from ..store import current_store, or_404
@@ -61,7 +61,7 @@ def lecture_json(lec) -> dict:
 
 @bp.get("/lectures")
 def lectures():
-    course = (request.args.get("course") or "").strip() or None
+    course = access.scope((request.args.get("course") or "").strip() or None)
     cat = current_store().catalog()
     return jsonify({"lectures": [lecture_json(lec) for lec in cat.lectures(course=course)]})
 

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from ...audit import report
 from ...audit.objectives import MAX_FILE_BYTES, read_objectives
 from ...errors import LectureFindError
+from .. import access
 from ..security import check_rate, clean_message
 from ..store import current_store
 
@@ -20,7 +21,7 @@ _SUFFIX = {".pdf", ".csv", ".md", ".txt"}
 
 @bp.before_request
 def _enabled() -> None:
-    if not current_app.config.get("AUDIT"):
+    if not (current_app.config.get("AUDIT") or access.lti_mode()):    # in lti mode: instructors (the guard)
         abort(404)
 
 
@@ -43,8 +44,8 @@ def _objectives_file() -> tuple[str, str]:
 @bp.route("/audit", methods=["GET", "POST"])
 def audit_page():
     store = current_store()
-    courses = store.catalog().course_names()
-    course = (request.values.get("course") or "").strip() or None
+    courses = access.visible(store.catalog().course_names())
+    course = access.scope((request.values.get("course") or "").strip() or None)
     ctx = {"courses": courses, "course": course, "max_chars": MAX_TEXT_CHARS, "audit": None, "error": None,
            "objectives_text": request.form.get("objectives", "")[:MAX_TEXT_CHARS]}
     if request.method == "POST":

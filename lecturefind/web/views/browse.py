@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from ...timecode import clock
 from ...urls import URLS, Urls
 from ...words import title_line
-from .. import helpers
+from .. import access, helpers
 from ..store import current_store, or_404
 
 bp = Blueprint("browse", __name__)
@@ -14,7 +14,7 @@ bp = Blueprint("browse", __name__)
 
 @bp.route("/courses")
 def courses():
-    return render_template("courses.html", courses=current_store().catalog().course_summaries())
+    return render_template("courses.html", courses=access.visible(current_store().catalog().course_summaries()))
 
 
 @bp.route("/courses/<id:course_id>")

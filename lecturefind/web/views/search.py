@@ -5,7 +5,7 @@ from flask import Blueprint, make_response, redirect, render_template, request, 
 from werkzeug.exceptions import HTTPException
 
 from ...timecode import clock_span
-from .. import helpers
+from .. import access, helpers
 from ..config import MAX_QUERY_CHARS
 from ..searching import SearchRun, has_upload, read_params, run_search
 from ..store import current_store
@@ -74,8 +74,10 @@ def search_page(template: str):
     else:
         headers = []
     cat = current_store().catalog()
+    courses = access.visible(cat.course_names())
+    n_lectures = len(cat.lectures(access.scope())) if access.lti_mode() else len(cat.lectures())
     html = render_template(template, run=run, groups=present(run) if run.results else [], error=error,
-                           courses=cat.course_names(), n_lectures=len(cat.lectures()))
+                           courses=courses, n_lectures=n_lectures)
     resp = make_response(html, status)
     for k, v in headers:
         if k.lower() == "retry-after":
