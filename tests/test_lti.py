@@ -233,6 +233,16 @@ def test_deep_linking_round_trip(app, platform, ids, two_courses):
         platform.user["roles"] = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
         later = launch(app.test_client(), platform).get_data(as_text=True)
         assert f'data-next="/embed/watch/{ids["l2"]}?t={t}"' in later
+        # the whole lecture, or a PDF page, are items too
+        assert "Add the whole lecture" in page
+        whole = client.post("/lti/deep-link", data={"lecture_id": ids["l2"]}).get_data(as_text=True)
+        (item,) = platform.verify_deep_link(re.search(r'name="JWT" value="([^"]+)"', whole).group(1))[
+            DL_CLAIM + "content_items"]
+        assert item["custom"] == {"lecture_id": str(ids["l2"])}
+        page_item = client.post("/lti/deep-link", data={"lecture_id": ids["pdf"], "page": "2"}).get_data(as_text=True)
+        (item,) = platform.verify_deep_link(re.search(r'name="JWT" value="([^"]+)"', page_item).group(1))[
+            DL_CLAIM + "content_items"]
+        assert item["custom"] == {"lecture_id": str(ids["pdf"]), "page": "2"} and "page 2" in item["title"]
         # a student cannot answer a deep link, and another course's lecture cannot be chosen
         assert student(app, platform).post("/lti/deep-link", data={"lecture_id": ids["l2"]}).status_code == 403
         assert client.post("/lti/deep-link", data={"lecture_id": ids["other"]}).status_code == 404

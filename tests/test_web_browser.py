@@ -191,3 +191,20 @@ def test_audit_page_matrix_cell_opens_the_moment(page, sample_index, models, ids
         cell.first.click()
         page.wait_for_function(PLAYING_AT, arg=start, timeout=20000)
         assert page.url.endswith(href)
+
+
+def test_chapters_list_seeks_the_player(page, live, ids):
+    """The chapters beside the transcript: one per distinct slide title, in order; a click plays from its start."""
+    video = next(v for v in GT["videos"] if v["file"] == L1)
+    page.goto(live.url + f"/watch/{ids['l1']}?t=0")
+    page.wait_for_selector("#chapters .chapter")
+    titles = page.locator("#chapters .chapter").all_inner_texts()
+    want = [s["title"] for s in video["slides"]]
+    assert len(titles) == len(want) and all(w in t for w, t in zip(want, titles)), (titles, want)
+    third = page.locator("#chapters .chapter").nth(3)
+    start = float(third.get_attribute("data-t"))
+    assert abs(start - video["slides"][3]["start_s"]) <= 1.0
+    third.click()
+    page.wait_for_function("(s) => Math.abs(document.querySelector('video').currentTime - s) < 1.5", arg=start)
+    page.locator("#chapters").scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(ARTIFACTS, "chapters.png"), full_page=True)
