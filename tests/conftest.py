@@ -19,7 +19,7 @@ if ROOT not in sys.path:   # the `testing` package: fakes and generators shared 
 # (pytest's fixture closure), is marked `models`; tests in test_web_browser.py are marked `browser` and `models`.
 # The fast stage is `-m "not models and not browser and not slow"` (see scripts/test.sh).
 MODEL_FIXTURES = frozenset({"models", "sample_index", "searcher", "index_copy"})
-BROWSER_MODULES = frozenset({"test_web_browser.py"})
+BROWSER_MODULES = frozenset({"test_web_browser.py", "test_lti_browser.py"})
 # test_wheel.py's built wheel and fresh venv take minutes: whatever uses them is `slow` even if its mark is missing
 SLOW_FIXTURES = frozenset({"wheel", "venv"})
 

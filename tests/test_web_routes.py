@@ -517,3 +517,35 @@ def test_course_map_and_lecture_api_carry_the_chapters(client, spec, ids):
     page = client.get(course_link).get_data(as_text=True)
     for t in titles:
         assert f'<span class="chapter-title">{html_escape(t)}</span>' in page, t
+
+
+def test_concurrent_searches_run_on_a_pool_and_agree_with_one_at_a_time(sample_index, models):
+    """Several searches at once get searchers of their own (not one lock); each answer is what it is alone."""
+    import threading
+
+    app = make_app(sample_index, models, SEARCHERS=3)
+    queries = [q["text"] for q in GT["questions"][:6]]
+    client = app.test_client()
+    alone = {q: client.get("/api/search", query_string={"q": q}).get_json()["results"] for q in queries}
+    got: dict = {}
+    errors: list = []
+    start = threading.Barrier(len(queries))
+
+    def ask(q):
+        try:
+            start.wait()
+            got[q] = app.test_client().get("/api/search", query_string={"q": q}).get_json()["results"]
+        except Exception as e:        # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in queries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    store = app.extensions["lecturefind"]
+    assert 2 <= store.size <= 3
+    for q in queries:
+        assert [(m["lecture_id"], m["start_s"], m["page"]) for m in got[q]] == \
+            [(m["lecture_id"], m["start_s"], m["page"]) for m in alone[q]], q

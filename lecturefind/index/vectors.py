@@ -7,6 +7,7 @@ crash between the SQLite commit and the FAISS write) is rebuilt from the catalog
 from __future__ import annotations
 
 import os
+import threading
 from typing import Optional
 
 import faiss
@@ -25,7 +26,8 @@ def fp16_flat(dim: int) -> faiss.Index:
 
 class VectorStore:
     """One FAISS index over one embedding column of the segments: `embedding` (e5, every language) in
-    `vectors.faiss`, `embedding_en` (English MiniLM) in `vectors_en.faiss`."""
+    `vectors.faiss`, `embedding_en` (English MiniLM) in `vectors_en.faiss`. Several searchers may share one
+    store: loading is serialised, searching is not (FAISS reads are thread-safe)."""
 
     def __init__(self, index_dir: str, name: str = "vectors", column: str = "embedding"):
         self.column = column
@@ -33,6 +35,7 @@ class VectorStore:
         self.stamp_path = self.path + ".generation"
         self.index: Optional[faiss.Index] = None
         self.generation = -1
+        self._lock = threading.Lock()
 
     def _read_stamp(self) -> int:
         try:
@@ -54,6 +57,12 @@ class VectorStore:
         gen = catalog.generation
         if self.index is not None and self.generation == gen:
             return self.index
+        with self._lock:
+            if self.index is not None and self.generation == gen:
+                return self.index
+            return self._load(catalog, gen, persist)
+
+    def _load(self, catalog: Catalog, gen: int, persist: bool) -> faiss.Index:
         if os.path.exists(self.path) and self._read_stamp() == gen:
             self.index = faiss.read_index(self.path)
         else:
@@ -97,8 +106,9 @@ class VectorStore:
         self.save(self.generation)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.index is None or self.index.ntotal == 0:
+        index = self.index                # one reference: a reload swapping it in meanwhile is harmless
+        if index is None or index.ntotal == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        d, i = self.index.search(np.asarray(query, np.float32).reshape(1, -1), min(k, self.index.ntotal))
+        d, i = index.search(np.asarray(query, np.float32).reshape(1, -1), min(k, index.ntotal))
         keep = i[0] >= 0
         return d[0][keep], i[0][keep]

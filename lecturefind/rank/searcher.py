@@ -28,7 +28,7 @@ from .query import Query, decode_query
 from .results import make_moment
 from .retrievers import LexicalRetriever, Retriever, VectorRetriever, VisualRetriever
 
-_EMBED_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-query")
+_EMBED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")   # the ONNX models are shared
 _RETRIEVE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieve")   # BM25 beside FAISS
 
 REFINE = 24          # fused candidates refined and scored
@@ -78,12 +78,15 @@ class Searcher:
     """Answers queries over one index with the retrievers it was built with."""
 
     def __init__(self, index_dir: str, models: Optional[MLModels] = None,
-                 extra_retrievers: Sequence[Retriever] = ()):
+                 extra_retrievers: Sequence[Retriever] = (),
+                 vectors: Optional[tuple[VectorStore, VectorStore]] = None):
+        """`vectors`: the (e5, English) stores to share with other searchers of the same index (a server's
+        pool); each searcher has its own catalog connection."""
         self.index_dir = os.path.abspath(index_dir)
         self.catalog = Catalog(self.index_dir, readonly=True)
         self.models = models or MLModels()
-        self.vectors = VectorStore(self.index_dir)
-        self.vectors_en = VectorStore(self.index_dir, "vectors_en", "embedding_en")
+        self.vectors, self.vectors_en = vectors or (VectorStore(self.index_dir),
+                                                    VectorStore(self.index_dir, "vectors_en", "embedding_en"))
         self.visual = VisualRetriever(self.catalog)
         self.lexical = LexicalRetriever(self.catalog)
         self.retrievers: tuple[Retriever, ...] = (
