@@ -391,3 +391,23 @@ def test_lti_cli_registers_lists_and_removes(tmp_path, sample_index):
     assert proc.returncode != 0 and "no course named 'nope'" in proc.stderr
     assert run_cli("lti", "remove", "--issuer", "https://canvas.example.edu", "--index", index).returncode == 0
     assert "no platform registered" in run_cli("lti", "list", "--index", index).stdout
+
+
+def test_new_window_fallback_ticket_opens_the_session_once(app, platform):
+    """When the iframe keeps no cookie, the launch page's one-time ticket opens the same session first-party."""
+    from html import unescape
+
+    r = launch(app.test_client(), platform)
+    href = unescape(re.search(r'id="lti-new-window"[^>]*href="([^"]+)"', r.get_data(as_text=True), re.S).group(1))
+    assert href.startswith("/lti/resume?ticket=") and "next=/embed" in href
+    fresh = app.test_client()                          # the new window: no cookie from the frame
+    assert fresh.get("/embed").status_code == 401
+    opened = fresh.get(href)
+    assert opened.status_code == 303 and opened.headers["Location"].endswith("/embed")
+    assert fresh.get("/embed").status_code == 200
+    refused(app.test_client().get(href), "expired")    # used once
+    evil = re.sub(r"next=[^&]+", "next=//evil.example/x", unescape(re.search(
+        r'id="lti-new-window"[^>]*href="([^"]+)"', launch(app.test_client(), platform).get_data(as_text=True),
+        re.S).group(1)))
+    away = app.test_client().get(evil)
+    assert away.status_code == 303 and away.headers["Location"].endswith("/embed")   # no open redirect
