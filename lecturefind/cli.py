@@ -245,7 +245,8 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
     click.echo(f"{len(lectures)} lectures, {sum(lec['n_segments'] for lec in lectures)} segments, "
                f"{len(failed)} failed files")
     for f in failed:
-        click.echo(f"  failed: {f['path']}: {f['error']}")
+        extra = " (searchable with the offline signals; run ingest again to retry)" if f["indexed"] else ""
+        click.echo(f"  failed: {printable(f['path'])}: {printable(f['error'] or '')}{extra}")
     if stamps:
         click.echo("models: " + ", ".join(f"{k}={v}" for k, v in sorted(stamps.items())))
 
@@ -256,10 +257,10 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
 def serve(index_dir, host, port, threads) -> None:
-    """Serve the web UI and JSON API (waitress). Settings: LECTUREFIND_EMBED_ORIGINS, ..._RATE_LIMIT, ..."""
-    from waitress import serve as waitress_serve
-
+    """Serve the web UI and JSON API (waitress; per-client connection bound, idle timeout). Settings:
+    LECTUREFIND_ACCESS, ..._EMBED_ORIGINS, ..._RATE_LIMIT, ..._CONNECTIONS_PER_CLIENT, ..._IDLE_TIMEOUT_S, ..."""
     from .web import create_app
+    from .web.server import make_server
     from .web.store import IndexMissing
 
     app = create_app({"INDEX": index_dir})
@@ -268,7 +269,7 @@ def serve(index_dir, host, port, threads) -> None:
     except IndexMissing as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"LectureFind on http://{host}:{port}/ (index {app.config['INDEX']})", err=True)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="LectureFind")
+    make_server(app, host=host, port=port, threads=threads).run()
 
 
 def _print_links(cat, as_json: bool) -> None:

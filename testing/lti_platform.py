@@ -104,12 +104,15 @@ class FakePlatform:
     def jwks_url(self) -> str:
         return self.issuer + "/jwks"
 
-    def register(self, index_dir: str) -> None:
+    def register(self, index_dir: str, course: Optional[str] = None) -> None:
+        """Register this platform with the tool's index; with `course`, link its course (ctx-101) to it."""
         from lecturefind.index.access_store import AccessStore, Platform
 
         store = AccessStore(index_dir)
         store.add_platform(Platform(self.issuer, self.CLIENT_ID, self.auth_url, self.jwks_url, "",
                                     (self.DEPLOYMENT,), "fake LMS"))
+        if course:
+            store.link_context(self.issuer, self.user["context"]["id"], course, self.user["context"]["title"])
         store.close()
 
     # -- keys and tokens ---------------------------------------------------------------------------

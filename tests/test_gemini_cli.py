@@ -163,3 +163,57 @@ def test_offline_ingest_unchanged_without_key(cli, fake, video, tmp_path):
                     env={"GEMINI_API_KEY": None, "GOOGLE_API_KEY": None})
     assert code == 0, out
     assert fake.requests == [] and "gemini" not in out
+
+
+@pytest.mark.models
+def test_search_falls_back_to_offline_signals_when_gemini_is_down(cli, fake, tmp_path):
+    """An index with Gemini vectors, then the endpoint unreachable: the search answers from the offline
+    rankings within seconds and says that the Gemini view was unavailable (once)."""
+    import time
+
+    from helpers import LECTURE1
+
+    from testing.servers import free_port
+
+    idx = str(tmp_path / "idx")
+    code, out = cli("ingest", LECTURE1, "--index", idx, "--backend", "gemini", "-q", "--dims", "768")
+    assert code == 0, out
+    question = "where did we derive the eigenvalue condition?"
+    offline_code, offline = cli("search", question, "--index", idx, "--json")
+    assert offline_code == 0
+    dead = f"http://127.0.0.1:{free_port()}"                       # nothing listens there
+    t0 = time.perf_counter()
+    code, out = cli("search", question, "--index", idx, "--json",
+                    env={"LECTUREFIND_BACKEND": "gemini", "GOOGLE_GEMINI_BASE_URL": dead})
+    took = time.perf_counter() - t0
+    assert code == 0, out
+    assert took < 15, took
+    warned = {line for line in out.splitlines() if "the Gemini view is unavailable" in line}
+    assert len(warned) == 1 and KEY not in out, out          # (the runner's output repeats stderr)
+    def parse(text):                                   # the JSON list, whatever stderr lines surround it
+        return json.JSONDecoder().raw_decode(text[text.index("\n[") + 1 if not text.startswith("[") else 0:])[0]
+
+    results = parse(out)
+    assert results and [r["segment_id"] for r in results] == [r["segment_id"] for r in parse(offline)]
+
+
+@pytest.mark.models
+def test_failed_gemini_calls_are_reported_alike_and_retried(cli, fake, video, tmp_path):
+    """Every Gemini call fails: ingest says 1 failed and status agrees (the file is searchable offline); the next
+    run retries the missing vectors although the file is unchanged, and then nothing is failed any more."""
+    idx = str(tmp_path / "idx")
+    fake.fail(500, times=200, message="backend error")
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "768",
+                    env={"LECTUREFIND_GEMINI_MAX_ATTEMPTS": "1"})
+    assert code == 1 and "1 failed" in out, out
+    code, status = cli("status", "--index", idx)
+    assert "1 failed files" in status and "searchable with the offline signals" in status, status
+    fake.faults.clear()
+    fake.requests.clear()
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "768")
+    assert code == 0 and "1 unchanged" in out and fake.embed_calls(), out
+    code, status = cli("status", "--index", idx)
+    assert "0 failed files" in status, status
+    conn = sqlite3.connect(os.path.join(idx, "catalog.sqlite"))
+    assert conn.execute("SELECT COUNT(*) FROM gemini_segments").fetchone()[0] == \
+        conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]

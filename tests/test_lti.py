@@ -2,15 +2,15 @@
 launch, course scoping on every route, Deep Linking, and each attack refused with a plain reason."""
 from __future__ import annotations
 
+import os
 import re
 import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from helpers import DECK, GT, run_cli
+from helpers import DECK, GT, SAMPLE, run_cli
 from web_helpers import lecture_ids, make_app
 
-from lecturefind.index.access_store import AccessStore
 from testing.lti_platform import CLAIM, DL_CLAIM, INSTRUCTOR, FakePlatform, new_key
 
 L1, L2 = (v["file"] for v in GT["videos"])
@@ -29,7 +29,7 @@ def two_courses(sample_index, tmp_path_factory, models):
     shutil.copytree(sample_index, index)
     other = d / "other"
     other.mkdir()
-    shutil.copy(f"{GT_DIR}/{L2}", other / "other_lecture.mp4")
+    shutil.copy(os.path.join(SAMPLE, L2), other / "other_lecture.mp4")
     ing = Ingestor(index, models=models, log=lambda line: None)
     rep = ing.ingest([str(other)], course=OTHER)
     ing.close()
@@ -37,16 +37,12 @@ def two_courses(sample_index, tmp_path_factory, models):
     return index
 
 
-GT_DIR = __import__("helpers").SAMPLE
 
 
 @pytest.fixture(scope="module")
 def platform(two_courses):
     with FakePlatform() as p:
-        p.register(two_courses)
-        store = AccessStore(two_courses)
-        store.link_context(p.issuer, "ctx-101", GT["course"], "EE 101")
-        store.close()
+        p.register(two_courses, course=GT["course"])
         yield p
 
 
@@ -256,7 +252,6 @@ def test_tool_jwks_and_key_rotation(app, two_courses):
     c = app.test_client()
     before = c.get("/lti/jwks.json").get_json()["keys"]
     assert before and all(k["kty"] == "RSA" and k["alg"] == "RS256" and "d" not in k for k in before)
-    import os
     import stat
 
     folder = os.path.join(two_courses, "lti-keys")

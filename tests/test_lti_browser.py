@@ -41,13 +41,8 @@ def index(sample_index, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def platform(index):
-    from lecturefind.index.access_store import AccessStore
-
     with FakePlatform() as p:
-        p.register(index)
-        store = AccessStore(index)
-        store.link_context(p.issuer, "ctx-101", GT["course"], "EE 101")
-        store.close()
+        p.register(index, course=GT["course"])
         yield p
 
 

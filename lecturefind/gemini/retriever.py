@@ -15,6 +15,11 @@ from .limits import Item, Media
 from .media import audio_file
 
 SHORTLIST = 1000
+# a search does not wait for Gemini the way an ingest does: one retry, a short timeout, then the offline rankings;
+# after a failure the Gemini view is skipped for a while instead of slowing every query
+SEARCH_TIMEOUT_S = float(os.environ.get("LECTUREFIND_GEMINI_SEARCH_TIMEOUT_S") or 8)
+SEARCH_ATTEMPTS = 2
+RETRY_AFTER_S = 60.0
 
 
 def image_media(img: QueryImage) -> Media:
@@ -36,7 +41,11 @@ class GeminiSpace:
 
         self.index_dir = os.path.abspath(index_dir)
         self.cfg = cfg or GeminiConfig.from_env()
+        self.cfg.timeout_s = min(self.cfg.timeout_s, SEARCH_TIMEOUT_S)
+        self.cfg.max_attempts = min(self.cfg.max_attempts, SEARCH_ATTEMPTS)
         self.warn = warn
+        self.down_until = 0.0             # monotonic time before which Gemini is not asked again
+        self.unavailable: Optional[str] = None     # why the last query went without the Gemini view
         self.catalog = Catalog(self.index_dir, readonly=True)
         self.store = GeminiStore(prefix=self.cfg.prefix_dims)
         self._embedder: Optional[GeminiEmbedder] = None
@@ -70,7 +79,21 @@ class GeminiSpace:
     def rank(self, item: Item, n: int = CANDIDATES) -> list[Ranked]:
         if not self._ready():
             return []
-        (qv,) = self.embedder.embed([item])
+        import time
+
+        from .errors import scrub
+
+        if time.monotonic() < self.down_until:
+            return []
+        try:
+            (qv,) = self.embedder.embed([item])
+        except Exception as e:        # network down, timeout, 5xx, quota: the offline rankings still answer
+            self.unavailable = " ".join(scrub(e).split())[:200]
+            self.down_until = time.monotonic() + RETRY_AFTER_S
+            self.warn(f"warning: the Gemini view is unavailable ({self.unavailable}); these results come from the "
+                      f"offline signals only (Gemini is tried again in {RETRY_AFTER_S:.0f} s)")
+            return []
+        self.unavailable = None
         scores, ids = self.store.search(qv, n, SHORTLIST)
         return [Ranked(int(i), float(s)) for s, i in zip(scores, ids)]
 

@@ -261,7 +261,15 @@ class Catalog:
             c.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, file_id))
 
     def failed_files(self) -> list[sqlite3.Row]:
-        return self.q("SELECT path, error FROM files WHERE state='failed' ORDER BY path")
+        """Files whose last ingest failed: not indexed at all (state 'failed'), or indexed offline with a later
+        step (the Gemini vectors) failed (state 'done' with an error); `indexed` says which."""
+        return self.q("SELECT path, error, state = 'done' AS indexed FROM files WHERE state='failed' OR "
+                      "(error IS NOT NULL AND error != '') ORDER BY path")
+
+    def clear_error(self, path: str) -> None:
+        """A file's later steps succeeded on a rerun: its earlier error no longer stands."""
+        with self.transaction() as c:
+            c.execute("UPDATE files SET error=NULL WHERE path=? AND state='done'", (path,))
 
     def course_id(self, name: str) -> int:
         self.conn.execute("INSERT OR IGNORE INTO courses(name) VALUES(?)", (name,))

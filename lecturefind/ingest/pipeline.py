@@ -165,6 +165,9 @@ class Ingestor:
                     self._fail(rep, path, err)
                     continue
                 started = self._guarded(rep, path, self._start, rep, path, course)
+                if started is None and self.indexers and self.catalog.file_row(path) is not None:
+                    # unchanged offline; an extra indexer may still owe it (e.g. Gemini calls that failed)
+                    self._guarded(rep, path, self._index_extra, path)
                 if pending is not None:
                     self._guarded(rep, pending.path, self._finish, rep, pending)
                 pending = started
@@ -293,8 +296,18 @@ class Ingestor:
         rep.media_seconds += ex.duration
         for k, v in ex.timings.items():
             rep.stage_seconds[k] = rep.stage_seconds.get(k, 0.0) + v
-        for indexer in self.indexers:   # after the offline signals are committed
+        self._index_extra(path)         # after the offline signals are committed
+
+    def _index_extra(self, path: str) -> None:
+        """Each extra indexer on a committed file (it does only what the file still lacks); on success an earlier
+        failure of the file no longer stands."""
+        row = self.catalog.file_row(path)
+        if row is None or row["state"] != "done":
+            return
+        for indexer in self.indexers:
             indexer.index_file(self.catalog, path)
+        if self.indexers and row["error"]:
+            self.catalog.clear_error(path)
 
 
 @dataclass
