@@ -93,10 +93,17 @@ class StageBars:
               help="Also give the decoder the words printed in the course's slide PDFs (see README: WER vs ranking).")
 @click.option("--slide-vocab/--no-slide-vocab", default=True,
               help="Give the decoder the terms OCR'd from each lecture's own slides (default: on).")
+@click.option("--nice", "niceness", type=click.IntRange(0, 19),
+              default=int(os.environ.get("LECTUREFIND_INGEST_NICE") or 10), show_default=True,
+              help="CPU priority to yield to a server searching the same machine (0 = none).")
 @gemini_cli.ingest_options
-def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab, slide_vocab) -> None:
+def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab, slide_vocab,
+           niceness) -> None:
     """Index videos, audio and slide PDFs (files or folders, recursively)."""
     from .ingest.pipeline import Ingestor
+
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)         # searches on this machine stay quick while an ingest keeps both cores busy
 
     cfg = IngestConfig.from_env()
     if window:
