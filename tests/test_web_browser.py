@@ -206,5 +206,8 @@ def test_chapters_list_seeks_the_player(page, live, ids):
     assert abs(start - video["slides"][3]["start_s"]) <= 1.0
     third.click()
     page.wait_for_function("(s) => Math.abs(document.querySelector('video').currentTime - s) < 1.5", arg=start)
+    # the chapter being played is the one marked, and only it
+    page.wait_for_function("() => document.querySelectorAll('#chapters .chapter.current').length === 1 && "
+                           "document.querySelectorAll('#chapters .chapter')[3].classList.contains('current')")
     page.locator("#chapters").scroll_into_view_if_needed()
     page.screenshot(path=os.path.join(ARTIFACTS, "chapters.png"), full_page=True)

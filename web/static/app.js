@@ -168,27 +168,41 @@
       e.preventDefault();
     });
 
-    var lines = $$("#transcript-lines .line");
+    // the transcript line and the chapter being played follow the video
+    function follower(items, mark) {
+      var current = null;             // what the page was rendered with counts as marked already
+      for (var j = 0; j < items.length; j++) {
+        if (items[j].classList.contains("current") || items[j].hasAttribute("aria-current")) current = items[j];
+      }
+      return function (t) {
+        var active = null;
+        for (var i = 0; i < items.length; i++) {
+          if (parseFloat(items[i].getAttribute("data-t")) <= t + 0.05) active = items[i]; else break;
+        }
+        if (active !== current) {
+          if (current) mark(current, false);
+          if (active) mark(active, true);
+          current = active;
+        }
+      };
+    }
     var panel = $(".transcript");
-    var current = null;
+    var followLine = follower($$("#transcript-lines .line"), function (el, on) {
+      if (!on) { el.removeAttribute("aria-current"); return; }
+      el.setAttribute("aria-current", "true");
+      if (panel && panel.scrollHeight > panel.clientHeight) {
+        panel.scrollTop = Math.max(0, el.offsetTop - panel.offsetTop - panel.clientHeight / 3);
+      }
+    });
+    var followChapter = follower($$("#chapters .chapter"), function (el, on) {
+      el.classList.toggle("current", on);
+      if (on) el.setAttribute("aria-current", "true"); else el.removeAttribute("aria-current");
+    });
     video.addEventListener("timeupdate", function () {
       var t = video.currentTime, d = video.duration || parseFloat(wrap.getAttribute("data-duration")) || 0;
       if (progress && d) progress.style.width = (100 * t / d).toFixed(2) + "%";
-      var active = null;
-      for (var i = 0; i < lines.length; i++) {
-        if (parseFloat(lines[i].getAttribute("data-t")) <= t + 0.05) active = lines[i]; else break;
-      }
-      if (active !== current) {
-        if (current) current.removeAttribute("aria-current");
-        if (active) {
-          active.setAttribute("aria-current", "true");
-          if (panel && panel.scrollHeight > panel.clientHeight) {
-            var top = active.offsetTop - panel.offsetTop - panel.clientHeight / 3;
-            panel.scrollTop = Math.max(0, top);
-          }
-        }
-        current = active;
-      }
+      followLine(t);
+      followChapter(t);
     });
     video.addEventListener("playing", function () {
       wrap.classList.remove("needs-click");
