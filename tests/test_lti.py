@@ -48,7 +48,8 @@ def platform(two_courses):
 
 @pytest.fixture(scope="module")
 def app(two_courses, models, platform):
-    return make_app(two_courses, models, ACCESS="lti", LTI_JWKS_TIMEOUT=2)
+    # a short refetch cooldown: a test that rotates the platform's key must not lock the later ones out
+    return make_app(two_courses, models, ACCESS="lti", LTI_JWKS_TIMEOUT=2, LTI_JWKS_COOLDOWN=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -392,7 +393,9 @@ def test_new_window_fallback_ticket_opens_the_session_once(app, platform):
     """When the iframe keeps no cookie, the launch page's one-time ticket opens the same session first-party."""
     from html import unescape
 
+    student(app, platform)                            # a learner of the linked course (whatever ran before)
     r = launch(app.test_client(), platform)
+    assert r.status_code == 200, r.get_data(as_text=True)[-400:]
     href = unescape(re.search(r'id="lti-new-window"[^>]*href="([^"]+)"', r.get_data(as_text=True), re.S).group(1))
     assert href.startswith("/lti/resume?ticket=") and "next=/embed" in href
     fresh = app.test_client()                          # the new window: no cookie from the frame
