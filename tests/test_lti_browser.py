@@ -16,7 +16,7 @@ import time
 
 import pytest
 from helpers import GT, gt_question
-from web_helpers import ARTIFACTS, CHROMIUM, LiveServer, chromium, lecture_ids, make_app
+from web_helpers import ARTIFACTS, CHROMIUM, LiveServer, browser_page, chromium, lecture_ids, make_app
 
 from testing.lti_platform import CLAIM, DL_CLAIM, INSTRUCTOR, LEARNER, FakePlatform
 
@@ -64,11 +64,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(30000)
-    yield pg
-    ctx.close()
+    with browser_page(browser, height=900) as pg:
+        yield pg
 
 
 def _frame(page):

@@ -10,7 +10,17 @@ import time
 
 import pytest
 from helpers import DECK, GT, gt_question, gt_slide, gt_slide_index
-from web_helpers import ARTIFACTS, CHROMIUM, SAMPLE, LiveServer, StaticPages, chromium, lecture_ids, make_app
+from web_helpers import (
+    ARTIFACTS,
+    CHROMIUM,
+    SAMPLE,
+    LiveServer,
+    StaticPages,
+    browser_page,
+    chromium,
+    lecture_ids,
+    make_app,
+)
 
 L1, L2 = (v["file"] for v in GT["videos"])
 
@@ -56,11 +66,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 860})
-    pg = ctx.new_page()
-    pg.set_default_timeout(30000)
-    yield pg
-    ctx.close()
+    with browser_page(browser, height=860) as pg:
+        yield pg
 
 
 PLAYING_AT = """(s) => { const v = document.querySelector('video');

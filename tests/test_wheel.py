@@ -228,6 +228,14 @@ def test_served_pages_use_the_installed_templates_and_assets(server, ingested):
         assert (code, ctype) == (200, "text/html"), f"{path} -> {code} {ctype}" + _log_tail(server)
         assert "/static/style.css" in body, path
 
+    # the audit and LTI pages' own assets and the tool's key set ship in the wheel too
+    for path in ("/static/audit.css", "/static/lti.js", "/healthz"):
+        code, _, body = _get(base + path)
+        assert code == 200 and body, path + _log_tail(server)
+    code, ctype, body = _get(base + "/lti/jwks.json")
+    assert (code, ctype) == (200, "application/json"), (code, ctype)
+    assert [k["kty"] for k in json.loads(body)["keys"]] == ["RSA"], body
+
     code, ctype, body = _get(base + "/no/such/page")
     assert (code, ctype) == (404, "text/html"), (code, ctype, body[:500])
     assert 'class="error-page"' in body and "<h1>Not found</h1>" in body, body[:1000]

@@ -32,6 +32,18 @@ def lecture_ids(index_dir: str) -> dict:
         con.close()
 
 
+@contextmanager
+def browser_page(browser, width: int = 1280, height: int = 860):
+    """A fresh Chromium context and page (30 s default timeout), closed afterwards."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    pg = ctx.new_page()
+    pg.set_default_timeout(30000)
+    try:
+        yield pg
+    finally:
+        ctx.close()
+
+
 class LiveServer:
     """A waitress server for `app` on 127.0.0.1 and a free port, in a background thread."""
 
