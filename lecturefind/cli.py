@@ -16,6 +16,9 @@ from .timecode import clock_span
 
 index_option = click.option("--index", "index_dir", default=default_index_dir, show_default="./lecturefind-index "
                             "or $LECTUREFIND_INDEX", type=click.Path(file_okay=False), help="Index directory.")
+store_option = click.option("--store", default=None, metavar="STORE",
+                            help="Where the vectors live: faiss, milvus (Lite in the index), milvus:PATH.db or "
+                                 "milvus+http://HOST:PORT (default: $LECTUREFIND_STORE, else the index's own).")
 
 
 class _Commands(click.Group):
@@ -96,9 +99,10 @@ class StageBars:
 @click.option("--nice", "niceness", type=click.IntRange(0, 19),
               default=int(os.environ.get("LECTUREFIND_INGEST_NICE") or 10), show_default=True,
               help="CPU priority to yield to a server searching the same machine (0 = none).")
+@store_option
 @gemini_cli.ingest_options
 def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab, slide_vocab,
-           niceness) -> None:
+           niceness, store) -> None:
     """Index videos, audio and slide PDFs (files or folders, recursively)."""
     from .ingest.pipeline import Ingestor
 
@@ -125,7 +129,8 @@ def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, co
     cfg.slide_vocab = cfg.slide_vocab and slide_vocab
     indexers = gemini_cli.for_ingest(paths, index_dir, cfg)   # none offline; --dry-run prints and exits
     bars = StageBars(enabled=not quiet)
-    ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True), indexers=indexers)
+    ing = Ingestor(index_dir, cfg, reporter=bars, log=lambda line: click.echo(line, err=True), indexers=indexers,
+                   store=store)
     try:
         rep = ing.ingest(paths, course=course)
     finally:
@@ -161,8 +166,9 @@ def _print_results(results, as_json: bool) -> None:
 @click.option("--image", type=click.Path(dir_okay=False), help="Query image: a photo, screenshot or crop of a slide.")
 @click.option("--audio", type=click.Path(dir_okay=False), help="Spoken question (wav/mp3/m4a/flac, at most 80 s).")
 @index_option
+@store_option
 @gemini_cli.backend_option
-def search(text, k, course, as_json, batch, image, audio, index_dir) -> None:
+def search(text, k, course, as_json, batch, image, audio, index_dir, store) -> None:
     """Search the index with a question, an image (with optional TEXT) or a recording."""
     from .errors import LectureFindError
     from .rank.searcher import Searcher
@@ -170,7 +176,7 @@ def search(text, k, course, as_json, batch, image, audio, index_dir) -> None:
     if not os.path.exists(os.path.join(index_dir, "catalog.sqlite")):
         raise click.ClickException(f"no index at {os.path.abspath(index_dir)} (run `lecturefind ingest` first)")
     # --backend gemini: more rankings (text, photo, recording), fused by RRF
-    searcher = Searcher(index_dir, extra_retrievers=gemini_cli.for_search(index_dir))
+    searcher = Searcher(index_dir, extra_retrievers=gemini_cli.for_search(index_dir), store=store)
     try:
         if batch:
             _batch(searcher, batch, k, course)
@@ -256,6 +262,49 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
         click.echo(f"  failed: {printable(f['path'])}: {printable(f['error'] or '')}{extra}")
     if stamps:
         click.echo("models: " + ", ".join(f"{k}={v}" for k, v in sorted(stamps.items())))
+    click.echo("store: " + _store_state(cat))
+
+
+def _store_state(cat) -> str:
+    """Where the index's vectors live and whether they are in step with the catalog."""
+    from .errors import LectureFindError
+    from .index.store import open_stores, store_spec
+
+    try:
+        spec = store_spec(cat, cat.index_dir)
+        e5, _ = open_stores(spec, cat, cat.index_dir)
+        state = "in step with the catalog" if e5.in_step(cat) else (
+            "behind the catalog (the next search rebuilds it)" if spec.kind == "faiss" else
+            f"behind the catalog: run `lecturefind ingest` or `lecturefind reindex --index {cat.index_dir}`")
+        return f"{e5.describe()} ({state})"
+    except LectureFindError as e:
+        return printable(str(e))
+
+
+@main.command()
+@index_option
+@store_option
+def reindex(index_dir, store) -> None:
+    """Rebuild the vector store from the catalog, which is the source of truth (e.g. to move to Milvus)."""
+    import time
+
+    from .index.catalog import Catalog
+    from .index.store import open_stores, store_spec
+    from .ingest.pipeline import IndexLock
+
+    if not os.path.exists(os.path.join(index_dir, "catalog.sqlite")):
+        raise click.ClickException(f"no index at {os.path.abspath(index_dir)} (run `lecturefind ingest` first)")
+    t0 = time.perf_counter()
+    with IndexLock(os.path.abspath(index_dir)):
+        cat = Catalog(index_dir)
+        try:
+            spec = store_spec(cat, index_dir, store)
+            counts = [s.rebuild(cat) for s in open_stores(spec, cat, index_dir)]
+            cat.set_setting("store", str(spec))
+        finally:
+            cat.close()
+    click.echo(f"{spec.label}: {counts[0]} e5 and {counts[1]} English vectors from the catalog in "
+               f"{time.perf_counter() - t0:.1f} s; search and serve use this store now")
 
 
 @main.command()
@@ -263,14 +312,15 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-def serve(index_dir, host, port, threads) -> None:
+@store_option
+def serve(index_dir, host, port, threads, store) -> None:
     """Serve the web UI and JSON API (waitress; per-client connection bound, idle timeout). Settings:
     LECTUREFIND_ACCESS, ..._EMBED_ORIGINS, ..._RATE_LIMIT, ..._CONNECTIONS_PER_CLIENT, ..._IDLE_TIMEOUT_S, ..."""
     from .web import create_app
     from .web.server import make_server
     from .web.store import IndexMissing
 
-    app = create_app({"INDEX": index_dir})
+    app = create_app({"INDEX": index_dir, **({"STORE": store} if store else {})})
     try:
         app.extensions["lecturefind"].warm()      # open the index and load the text model before the first request
     except IndexMissing as e:

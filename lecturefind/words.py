@@ -197,7 +197,11 @@ def fts_terms(text: str, languages: Iterable[Optional[str]] = ()) -> list[list[s
     return [g for _, g in query_words(text, languages)]
 
 
+def flat_terms(terms: Iterable[Iterable[str]]) -> list[str]:
+    """The stems BM25 is asked for, once each, at most 48 (FTS5's or Milvus's)."""
+    return list(dict.fromkeys(s for group in terms for s in group if s))[:48]
+
+
 def fts_query(terms: Iterable[Iterable[str]]) -> str:
     """An FTS5 OR-query of the given stems, each quoted."""
-    flat = list(dict.fromkeys(s for group in terms for s in group if s))[:48]
-    return " OR ".join(f'"{t}"' for t in flat)
+    return " OR ".join(f'"{t}"' for t in flat_terms(terms))

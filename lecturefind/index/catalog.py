@@ -440,6 +440,47 @@ class Catalog:
         vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]).astype(np.float32)
         return ids, vecs
 
+    def embedding_batches(self, column: str = "embedding", batch: int = 2000, ids: Optional[Sequence[int]] = None):
+        """(segment ids, vectors, BM25 texts) of the segments with a vector in `column`, `batch` at a time, in id
+        order; `ids`: only these segments. Rebuilding an external store from the catalog streams through this."""
+        assert column in ("embedding", "embedding_en")
+        sql = (f"SELECT s.id, s.{column}, f.text FROM segments s LEFT JOIN segments_fts f ON f.rowid = s.id "
+               f"WHERE length(s.{column}) > 0")
+        if ids is None:
+            chunks: Iterable = [None]
+        else:
+            wanted = sorted(int(i) for i in ids)
+            chunks = [wanted[i:i + batch] for i in range(0, len(wanted), batch)]
+        last = 0
+        for chunk in chunks:
+            while True:
+                if chunk is None:
+                    rows = self.q(sql + " AND s.id > ? ORDER BY s.id LIMIT ?", (last, batch))
+                else:
+                    rows = self.q(sql + f" AND s.id IN ({','.join('?' * len(chunk))}) ORDER BY s.id", chunk)
+                if not rows:
+                    break
+                last = rows[-1][0]
+                yield (np.array([r[0] for r in rows], dtype=np.int64),
+                       np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+                       [r[2] or "" for r in rows])
+                if chunk is not None or len(rows) < batch:
+                    break
+
+    def embedded_ids(self, column: str = "embedding") -> set[int]:
+        """Ids of the segments with a vector in `column`."""
+        assert column in ("embedding", "embedding_en")
+        return {r[0] for r in self.q(f"SELECT id FROM segments WHERE length({column}) > 0")}
+
+    def setting(self, key: str) -> Optional[str]:
+        """An index-wide setting (`store`: where the segment vectors live; `index_id`: names external stores)."""
+        row = self.one("SELECT value FROM meta WHERE key = ?", (f"setting:{key}",))
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as c:
+            c.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (f"setting:{key}", value))
+
     def term_doc_counts(self, terms: Iterable[str]) -> dict[str, int]:
         """Segments holding each FTS5 term (`words.fts_text` stems), off the FTS5 vocabulary; absent ones left out."""
         terms = list(dict.fromkeys(terms))

@@ -25,9 +25,9 @@ def fp16_flat(dim: int) -> faiss.Index:
 
 
 class VectorStore:
-    """One FAISS index over one embedding column of the segments: `embedding` (e5, every language) in
-    `vectors.faiss`, `embedding_en` (English MiniLM) in `vectors_en.faiss`. Several searchers may share one
-    store: loading is serialised, searching is not (FAISS reads are thread-safe)."""
+    """The `faiss` store (`store.SegmentStore`): one FAISS index over one embedding column of the segments:
+    `embedding` (e5, every language) in `vectors.faiss`, `embedding_en` (English MiniLM) in `vectors_en.faiss`.
+    Several searchers may share one store: loading is serialised, searching is not (FAISS reads are thread-safe)."""
 
     def __init__(self, index_dir: str, name: str = "vectors", column: str = "embedding"):
         self.column = column
@@ -104,6 +104,23 @@ class VectorStore:
                 self.index.add_with_ids(vecs, ids)
         self.generation = catalog.generation
         self.save(self.generation)
+
+    def rebuild(self, catalog: Catalog) -> int:
+        """Rebuild the file from the catalog alone (`lecturefind reindex`)."""
+        with self._lock:
+            self.index = None
+            ids, vecs = catalog.all_embeddings(self.column)
+            self.index = self.build(ids, vecs)
+            self.generation = catalog.generation
+            self.save(self.generation)
+            return len(ids)
+
+    def describe(self) -> str:
+        return f"faiss {self.path}"
+
+    def in_step(self, catalog: Catalog) -> bool:
+        """Whether the file holds the catalog's current generation (else the next load rebuilds it)."""
+        return self._read_stamp() == catalog.generation
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         index = self.index                # one reference: a reload swapping it in meanwhile is harmless

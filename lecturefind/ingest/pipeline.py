@@ -19,7 +19,7 @@ from ..config import IngestConfig
 from ..errors import LectureFindError, MediaError, os_reason, printable
 from ..formats import ingest_exts, media_kind
 from ..index.catalog import Catalog, LectureContent
-from ..index.vectors import VectorStore
+from ..index.store import StoreError, open_stores, store_spec
 from ..ml_models import MLModels
 from ..words import reads_as_english
 from .extract import Extracted, Extractor
@@ -133,13 +133,14 @@ class Ingestor:
 
     def __init__(self, index_dir: str, cfg: Optional[IngestConfig] = None, models: Optional[MLModels] = None,
                  reporter: Optional[Reporter] = None, log: Callable[[str], None] = print,
-                 indexers: Sequence[Indexer] = ()):
+                 indexers: Sequence[Indexer] = (), store: Optional[str] = None):
+        """`store`: where the vectors go (`index.store.StoreSpec`); default: the one the index records."""
         self.index_dir = os.path.abspath(index_dir)
         self.cfg = cfg or IngestConfig()
         self.models = models or MLModels()
         self.catalog = Catalog(self.index_dir)
-        self.vectors = VectorStore(self.index_dir)
-        self.vectors_en = VectorStore(self.index_dir, "vectors_en", "embedding_en")
+        self.store = store_spec(self.catalog, self.index_dir, store)
+        self.vectors, self.vectors_en = open_stores(self.store, self.catalog, self.index_dir)
         self.extractor = Extractor(self.models, self.cfg, os.path.join(self.index_dir, "keyframes"))
         self.reporter = reporter
         self.log = log
@@ -154,9 +155,14 @@ class Ingestor:
         rep = IngestReport()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
-            self._backfill_english()
-            self.vectors.load(self.catalog, persist=True)
+            self.vectors.load(self.catalog, persist=True)      # an unreachable store stops here, catalog untouched
             self.vectors_en.load(self.catalog, persist=True)
+            if self.catalog.setting("store") != str(self.store):
+                self.catalog.set_setting("store", str(self.store))   # search and serve use it from now on
+            self._backfill_english()
+            if self.catalog.generation != self.vectors.generation:
+                self.vectors.load(self.catalog, persist=True)
+                self.vectors_en.load(self.catalog, persist=True)
             pending: Optional[_Started] = None
             # slide PDFs first: their terms are the vocabulary of the course's lectures
             for path, err in sorted(discover(paths), key=lambda pe: media_kind(pe[0]) != "pdf"):
@@ -209,6 +215,8 @@ class Ingestor:
         """Run one step of a file; a failure becomes that file's error line and the batch goes on."""
         try:
             return step(*args)
+        except StoreError:
+            raise                        # the store is down: the whole batch stops (the next run repairs it)
         except MediaError as e:
             self._fail(rep, path, e.reason)
         except LectureFindError as e:
@@ -289,8 +297,12 @@ class Ingestor:
             slide_vecs_en=slide_en)
         done = self.catalog.replace_lecture(path, job.size, job.mtime_ns, job.digest, job.course, content,
                                             self.models.stamps())
-        self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
-        self.vectors_en.sync(self.catalog, done.generation_before, done.removed, done.added_en)
+        try:
+            self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
+            self.vectors_en.sync(self.catalog, done.generation_before, done.removed, done.added_en)
+        except StoreError as e:
+            raise StoreError(f"{e}; {printable(path)} is in the catalog and the next ingest brings the store "
+                             "up to date") from None
         rep.ingested += 1
         rep.segments += len(ex.segments)
         rep.media_seconds += ex.duration

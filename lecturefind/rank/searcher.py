@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..index.catalog import Catalog, from_blob
-from ..index.vectors import VectorStore
+from ..index.store import SegmentStore, TextSearch, open_stores, store_spec
 from ..ml_models import MLModels
 from ..records import Moment
 from ..words import coverage, reads_as_english, stems, title_line
@@ -79,16 +79,18 @@ class Searcher:
 
     def __init__(self, index_dir: str, models: Optional[MLModels] = None,
                  extra_retrievers: Sequence[Retriever] = (),
-                 vectors: Optional[tuple[VectorStore, VectorStore]] = None):
+                 vectors: Optional[tuple[SegmentStore, SegmentStore]] = None, store: Optional[str] = None):
         """`vectors`: the (e5, English) stores to share with other searchers of the same index (a server's
-        pool); each searcher has its own catalog connection."""
+        pool); each searcher has its own catalog connection. `store`: which store (`index.store.StoreSpec`;
+        default: the one the index records)."""
         self.index_dir = os.path.abspath(index_dir)
         self.catalog = Catalog(self.index_dir, readonly=True)
         self.models = models or MLModels()
-        self.vectors, self.vectors_en = vectors or (VectorStore(self.index_dir),
-                                                    VectorStore(self.index_dir, "vectors_en", "embedding_en"))
+        self.vectors, self.vectors_en = vectors or open_stores(store_spec(self.catalog, self.index_dir, store),
+                                                               self.catalog, self.index_dir)
         self.visual = VisualRetriever(self.catalog)
-        self.lexical = LexicalRetriever(self.catalog)
+        text_store = self.vectors if isinstance(self.vectors, TextSearch) else None    # Milvus: BM25 there too
+        self.lexical = LexicalRetriever(self.catalog, text_store)
         self.retrievers: tuple[Retriever, ...] = (
             self.lexical, VectorRetriever(self.catalog, self.vectors, self.vectors_en if ENGLISH_PATH else None),
             *extra_retrievers)

@@ -45,7 +45,8 @@ def create_app(config: Optional[dict] = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)   # type: ignore[method-assign]
 
     app.extensions["lecturefind"] = Store(app.config["INDEX"], models=app.config.get("MODELS"),
-                                          searcher=app.config.get("SEARCHER"), searchers=app.config.get("SEARCHERS"))
+                                          searcher=app.config.get("SEARCHER"), searchers=app.config.get("SEARCHERS"),
+                                          store=app.config.get("STORE"))
 
     from . import access, errors, helpers, security
     from .views import api, audit, browse, embed, lti, media, pdf, search, watch

@@ -12,6 +12,7 @@
 | LTI_JWKS_TIMEOUT | LECTUREFIND_LTI_JWKS_TIMEOUT (seconds to wait for a platform's key set) | 5 |
 | AUDIT | LECTUREFIND_AUDIT (1 = serve /audit to anyone in `open` mode; in `lti` mode instructors have it) | off |
 | AUDIT_MAX_OBJECTIVES | LECTUREFIND_AUDIT_MAX_OBJECTIVES | 200 per audit on the web |
+| STORE | LECTUREFIND_STORE (`faiss`, `milvus`, `milvus:PATH.db`, `milvus+http://HOST:PORT`) | the index's own |
 | SEARCHERS | LECTUREFIND_SEARCHERS (searches that run at once, each on its own SQLite connection) | CPUs, ≤ 4 |
 | MODELS, SEARCHER | (objects; tests share loaded models) | loaded on first use |
 """
@@ -40,6 +41,7 @@ def config_from_env() -> dict:
         "MAX_AUDIO_BYTES": limits.audio_bytes,
         "RATE_LIMIT": os.environ.get("LECTUREFIND_RATE_LIMIT", "30/60"),
         "TRUST_PROXY": int(os.environ.get("LECTUREFIND_TRUST_PROXY") or 0),
+        "STORE": os.environ.get("LECTUREFIND_STORE") or None,
         "SEARCHERS": int(os.environ.get("LECTUREFIND_SEARCHERS") or 0) or None,
         "ACCESS": (os.environ.get("LECTUREFIND_ACCESS") or "open").strip().lower(),
         "LTI_JWKS_TIMEOUT": float(os.environ.get("LECTUREFIND_LTI_JWKS_TIMEOUT") or 5),

@@ -19,11 +19,13 @@ class IndexMissing(Exception):
 
 class Store:
     """A pool of Searchers over one index: searches run side by side, each on a searcher of its own (its own
-    SQLite connection), sharing the loaded models and the FAISS stores. `searchers` bounds the pool (default:
-    the CPU count, at most 4); a Searcher handed in (tests) is the only one."""
+    SQLite connection), sharing the loaded models and the vector stores (FAISS in memory, or one Milvus client).
+    `searchers` bounds the pool (default: the CPU count, at most 4); a Searcher handed in (tests) is the only one."""
 
-    def __init__(self, index_dir: str, models=None, searcher=None, searchers: Optional[int] = None):
+    def __init__(self, index_dir: str, models=None, searcher=None, searchers: Optional[int] = None,
+                 store: Optional[str] = None):
         self.index_dir = index_dir
+        self._store = store           # `index.store.StoreSpec` text; None: the one the index records
         self._models = models
         self._size = 1 if searcher is not None else max(1, searchers or min(4, os.cpu_count() or 1))
         self._idle: queue.LifoQueue = queue.LifoQueue()
@@ -43,7 +45,7 @@ class Store:
 
             self._models = MLModels()
         try:
-            s = Searcher(self.index_dir, models=self._models, vectors=self._shared)
+            s = Searcher(self.index_dir, models=self._models, vectors=self._shared, store=self._store)
         except FileNotFoundError as e:
             raise IndexMissing(str(e)) from e
         self._shared = (s.vectors, s.vectors_en)

@@ -1,10 +1,12 @@
-"""Lexical retrieval: BM25 over the segments' words (SQLite FTS5)."""
+"""Lexical retrieval: BM25 over the segments' words (SQLite FTS5, or the store's own BM25 where it has one)."""
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 from ...index.catalog import Catalog
-from ...words import fts_query, fts_terms, query_words
+from ...index.store import TextSearch
+from ...words import flat_terms, fts_query, fts_terms, query_words
 from ..query import Query
 from .base import CANDIDATES, Ranked, Reads
 
@@ -20,8 +22,10 @@ class LexicalRetriever:
     name = "lexical"
     reads: Reads = "text"
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, text_store: Optional[TextSearch] = None):
+        """`text_store`: a store ranking by BM25 itself (Milvus); the catalog's FTS5 still weighs the words."""
         self.catalog = catalog
+        self.text_store = text_store
         self._gen = -1
         self._count, self._languages = 0, list[str]()       # per catalog generation
         self._df: tuple = (None, {})          # the last lookup: (generation, terms) → doc counts
@@ -71,8 +75,10 @@ class LexicalRetriever:
         return out
 
     def rank(self, query: Query, n: int = CANDIDATES) -> list[Ranked]:
-        match = fts_query(self.terms(query.text))
-        if not match:
-            return []
-        ids = self.catalog.bm25(match, n)
+        terms = self.terms(query.text)
+        if self.text_store is not None:
+            ids = self.text_store.search_text(flat_terms(terms), n)
+        else:
+            match = fts_query(terms)
+            ids = self.catalog.bm25(match, n) if match else []
         return [Ranked(i, 1.0 / (r + 1)) for r, i in enumerate(ids)]

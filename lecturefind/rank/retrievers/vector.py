@@ -1,11 +1,11 @@
-"""Dense retrieval: the query's e5 embedding against the segment vectors (FAISS), and for an English query its
-English MiniLM embedding against the English segment vectors, merged into one ranking."""
+"""Dense retrieval: the query's e5 embedding against the segment vectors (the store: FAISS or Milvus), and for an
+English query its English MiniLM embedding against the English segment vectors, merged into one ranking."""
 from __future__ import annotations
 
 from typing import Optional
 
 from ...index.catalog import Catalog
-from ...index.vectors import VectorStore
+from ...index.store import SegmentStore
 from ..query import Query
 from .base import CANDIDATES, Ranked, Reads
 
@@ -18,7 +18,7 @@ class VectorRetriever:
     name = "vector"
     reads: Reads = "text"
 
-    def __init__(self, catalog: Catalog, store: VectorStore, english: Optional[VectorStore] = None):
+    def __init__(self, catalog: Catalog, store: SegmentStore, english: Optional[SegmentStore] = None):
         self.catalog = catalog
         self.store = store
         self.english = english
