@@ -312,21 +312,48 @@ def reindex(index_dir, store) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes sharing the port (each loads its own models: ~0.5 GB).")
 @store_option
-def serve(index_dir, host, port, threads, store) -> None:
+def serve(index_dir, host, port, threads, workers, store) -> None:
     """Serve the web UI and JSON API (waitress; per-client connection bound, idle timeout). Settings:
     LECTUREFIND_ACCESS, ..._EMBED_ORIGINS, ..._RATE_LIMIT, ..._CONNECTIONS_PER_CLIENT, ..._IDLE_TIMEOUT_S, ..."""
     from .web import create_app
     from .web.server import make_server
     from .web.store import IndexMissing
 
-    app = create_app({"INDEX": index_dir, **({"STORE": store} if store else {})})
-    try:
+    config = {"INDEX": index_dir, **({"STORE": store} if store else {})}
+
+    def ready_app():
+        app = create_app(config)
         app.extensions["lecturefind"].warm()      # open the index and load the text model before the first request
-    except IndexMissing as e:
+        return app
+
+    if workers == 1:
+        try:
+            app = ready_app()
+        except IndexMissing as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"LectureFind on http://{host}:{port}/ (index {app.config['INDEX']})", err=True)
+        make_server(app, host=host, port=port, threads=threads).run()
+        return
+    from .index.catalog import Catalog
+    from .index.store import store_spec
+    from .web.server import listening_socket, serve_workers
+
+    try:
+        cat = Catalog(index_dir, readonly=True)
+    except FileNotFoundError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"LectureFind on http://{host}:{port}/ (index {app.config['INDEX']})", err=True)
-    make_server(app, host=host, port=port, threads=threads).run()
+    spec = store_spec(cat, index_dir, store)
+    cat.close()
+    if spec.kind == "milvus" and not spec.is_server:
+        raise click.ClickException(f"Milvus Lite ({spec.label}) serves one process at a time: use --workers 1, "
+                                   "or a Milvus server (--store milvus+http://HOST:19530) for several workers")
+    sock = listening_socket(host, port)
+    click.echo(f"LectureFind on http://{host}:{port}/ ({workers} workers, index {os.path.abspath(index_dir)})",
+               err=True)
+    serve_workers(ready_app, sock, workers, threads, log=lambda line: click.echo(line, err=True))
 
 
 def _print_links(cat, as_json: bool) -> None:

@@ -236,3 +236,10 @@ def test_ingest_into_milvus_killed_between_catalog_and_store_is_repaired_without
         assert sorted(ids) == catalog_ids(idx, column)
     out = run_cli("search", "the shared bus", "--index", idx, "--json")
     assert out.returncode == 0 and "b_bus" in out.stdout
+
+
+def test_several_workers_on_a_milvus_lite_file_are_refused_up_front(milvus_index):
+    out = run_cli("serve", "--index", milvus_index, "--workers", "2", "--port", "0", timeout=60)
+    assert out.returncode == 1
+    assert "Milvus Lite" in out.stderr and "serves one process at a time" in out.stderr
+    assert "Traceback" not in out.stderr
