@@ -7,6 +7,7 @@ Scoring (lexical coverage of an anchor) and highlighting (the <mark>ed words of 
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
@@ -80,9 +81,15 @@ def stem(tok: str) -> str:
     return tok
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _word_stem(word: str) -> str:
+    """`stem(fold(word))`, remembered: a course's vocabulary is small and its words recur in every text."""
+    return stem(fold(word))
+
+
 @functools.lru_cache(maxsize=8192)
 def stems(text: str) -> frozenset[str]:
-    return frozenset(stem(t) for t in tokens(text))
+    return frozenset(_word_stem(t) for t in _words(text))
 
 
 def word_matches(query_stem: str, stem_: str) -> bool:
@@ -105,8 +112,26 @@ def coverage(query_stems: Union[Iterable[str], Mapping[str, float]], text: str) 
     if not total:
         return 0.0
     have = stems(text)
-    hit = sum(w for q, w in weights.items() if q in have or any(word_matches(q, h) for h in have))
+    hit = sum(w for q, w in weights.items() if q in have or _some_word_matches(q, text))
     return hit / total
+
+
+@functools.lru_cache(maxsize=8192)
+def _sorted_stems(text: str) -> tuple[str, ...]:
+    return tuple(sorted(stems(text)))
+
+
+def _some_word_matches(q: str, text: str) -> bool:
+    """`any(word_matches(q, h) for h in stems(text))` by look-ups instead of a scan (refinement asks it of
+    every candidate text): a longer word with q as prefix is found by bisection, a shorter one by q's prefixes."""
+    if len(q) < 5:
+        return False                                  # below 5 letters only equal stems match
+    have = _sorted_stems(text)
+    i = bisect.bisect_left(have, q)
+    if i < len(have) and have[i].startswith(q):
+        return True
+    whole = stems(text)
+    return any(q[:n] in whole for n in range(7, len(q)))
 
 
 def title_line(text: str) -> str:
@@ -120,7 +145,7 @@ def title_line(text: str) -> str:
 
 def matches_any(word: str, query_stems: Iterable[str]) -> bool:
     """A single (unstemmed) word of a text matches one of the query stems."""
-    w = stem(fold(word))
+    w = _word_stem(word)
     return any(word_matches(q, w) for q in query_stems)
 
 

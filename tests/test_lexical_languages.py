@@ -2,6 +2,8 @@
 Portuguese lectures, through the real catalog (SQLite FTS5) and the lexical retriever."""
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 
 import pytest
@@ -102,3 +104,21 @@ def test_an_index_with_porter_stems_is_rebuilt_on_open(tmp_path):
         assert cat.one("SELECT COUNT(*) FROM segments_fts")[0] == 2
     finally:
         cat.close()
+
+
+def test_coverage_look_ups_agree_with_the_word_matching_rule():
+    """`coverage` finds prefix matches by look-ups; it must say exactly what `word_matches` over every word says."""
+    import random
+
+    from lecturefind.words import coverage, stems, word_matches
+
+    rng = random.Random(7)
+    with open(os.path.join(os.path.dirname(__file__), "..", "examples", "sample-course", "ground_truth.json")) as f:
+        words = sorted(set(re.findall(r"[a-z]{3,}", f.read().lower())))
+    words += [w[:n] for w in words if len(w) > 8 for n in (5, 7, len(w) - 1)]     # prefixes both ways
+    for _ in range(3000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 30)))
+        query = stems(" ".join(rng.choice(words) for _ in range(rng.randint(1, 6))))
+        have = stems(text)
+        want = sum(1 for q in query if any(word_matches(q, h) for h in have)) / len(query) if query else 0.0
+        assert coverage(query, text) == want, (query, text)
