@@ -6,6 +6,7 @@ crash between the SQLite commit and the FAISS write) is rebuilt from the catalog
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from typing import Optional
@@ -22,6 +23,35 @@ def fp16_flat(dim: int) -> faiss.Index:
     index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
     index.train(np.zeros((1, dim), np.float32))
     return index
+
+
+ANN_ABOVE = int(os.environ.get("LECTUREFIND_ANN_ABOVE") or 50000)   # segments; up to here search is exact
+
+
+def ivf_fp16(vecs: np.ndarray) -> faiss.Index:
+    """An approximate index for a large catalog: inverted lists over 4·√N spherical k-means cells (trained on
+    at most 64 vectors a cell), fp16 codes (the flat index's, so memory is unchanged), and enough cells probed
+    for recall@10 ≥ 0.95 against exact search (scripts/bench/ann.py). Supports deletions, like the flat one."""
+    n, dim = vecs.shape
+    nlist = max(16, int(4 * math.sqrt(n)))
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                          faiss.METRIC_INNER_PRODUCT)
+    index.cp.spherical = True
+    index.cp.max_points_per_centroid = 64
+    index.train(np.ascontiguousarray(vecs, dtype=np.float32))
+    index.nprobe = probes(nlist)
+    return index
+
+
+def probes(nlist: int) -> int:
+    return min(nlist, max(32, nlist // 16))
+
+
+def _outgrown(index: faiss.Index) -> bool:
+    """A flat index past ANN_ABOVE, or inverted lists trained for a quarter of what they now hold: rebuild."""
+    if isinstance(index, faiss.IndexIVF):
+        return index.ntotal > 4 * (index.nlist / 4) ** 2
+    return index.ntotal > ANN_ABOVE
 
 
 class VectorStore:
@@ -45,9 +75,10 @@ class VectorStore:
             return -2
 
     @staticmethod
-    def build(ids: np.ndarray, vecs: np.ndarray) -> faiss.Index:
+    def build(ids: np.ndarray, vecs: np.ndarray, exact: bool = False) -> faiss.Index:
+        """Exact (fp16 flat) up to ANN_ABOVE vectors, approximate (`ivf_fp16`) above unless `exact`."""
         dim = vecs.shape[1] if vecs.size else 384
-        index = faiss.IndexIDMap2(fp16_flat(dim))
+        index = ivf_fp16(vecs) if len(ids) > ANN_ABOVE and not exact else faiss.IndexIDMap2(fp16_flat(dim))
         if len(ids):
             index.add_with_ids(np.ascontiguousarray(vecs, dtype=np.float32), ids.astype(np.int64))
         return index
@@ -65,6 +96,8 @@ class VectorStore:
     def _load(self, catalog: Catalog, gen: int, persist: bool) -> faiss.Index:
         if os.path.exists(self.path) and self._read_stamp() == gen:
             self.index = faiss.read_index(self.path)
+            if isinstance(self.index, faiss.IndexIVF):
+                self.index.nprobe = probes(self.index.nlist)
         else:
             ids, vecs = catalog.all_embeddings(self.column)
             self.index = self.build(ids, vecs)
@@ -102,6 +135,11 @@ class VectorStore:
                 self.index = self.build(ids, vecs)
             else:
                 self.index.add_with_ids(vecs, ids)
+        if _outgrown(self.index):        # past the exact size, or lists trained on too few: train anew
+            self.index = None
+            self.generation = -1
+            self.load(catalog, persist=True)
+            return
         self.generation = catalog.generation
         self.save(self.generation)
 
