@@ -152,9 +152,9 @@ def _print_results(results, as_json: bool) -> None:
         click.echo(f"no good answer (best score {results[0].score:.2f} < {CONFIDENT:.2f}); the closest moments:")
     for i, m in enumerate(results, 1):
         where = f"page {m.page}" if m.kind == "pdf" else clock_span(m.start_s, m.end_s)
-        click.echo(f"{i:2d}. [{m.score:.2f}] {m.lecture} ({m.course}) @ {where}  {m.url}")
+        click.echo(f"{i:2d}. [{m.score:.2f}] {printable(m.lecture)} ({printable(m.course)}) @ {where}  {m.url}")
         if m.snippet:
-            click.echo(f"    {m.snippet[:160]}")
+            click.echo(f"    {printable(m.snippet[:160])}")
 
 
 @main.command()
@@ -210,7 +210,7 @@ def _batch(searcher, path: str, k: int, course: Optional[str]) -> None:
                 out = {"qid": qid, "results": [m.to_json() for m in results]}
             except (LectureFindError, ValueError, OSError) as e:
                 out = {"qid": qid or str(n), "results": [], "error": str(e)}
-                click.echo(f"error: {path}:{n}: {e}", err=True)
+                click.echo(f"error: {printable(path)}:{n}: {printable(str(e))}", err=True)
             click.echo(json.dumps(out, ensure_ascii=False))
             sys.stdout.flush()
 
@@ -251,7 +251,8 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
     for lec in lectures:
         extent = f"{lec['pages']} pages" if lec["kind"] == "pdf" else f"{(lec['duration'] or 0) / 60:.1f} min"
         lang = f", {lec['language']}" if lec["language"] else ""
-        click.echo(f"  [{lec['id']}] {lec['course']} / {lec['title']} ({lec['kind']}, {extent}{lang}, "
+        name = f"{printable(lec['course'])} / {printable(lec['title'])}"
+        click.echo(f"  [{lec['id']}] {name} ({lec['kind']}, {extent}{lang}, "
                    f"{lec['n_segments']} segments)")
         for c in lec.get("chapters", []):
             click.echo(f"      {clock_span(c['start_s'], c['end_s']):>13}  {printable(c['title'])}")
@@ -367,7 +368,7 @@ def _print_links(cat, as_json: bool) -> None:
     if not rows:
         click.echo("no PDF page is shown in any video")
     for r in rows:
-        click.echo(f"{os.path.basename(r['deck_file'])} p.{r['page']} ↔ {r['lecture']} at "
+        click.echo(f"{printable(os.path.basename(r['deck_file']))} p.{r['page']} ↔ {printable(r['lecture'])} at "
                    f"{clock_span(r['start_s'], r['end_s'])}  ({URLS.watch(r['lecture_id'], r['start_s'])}, "
                    f"{r['inliers']} inliers)")
 

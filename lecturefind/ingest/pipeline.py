@@ -240,6 +240,11 @@ class Ingestor:
         if kind is None:
             raise MediaError(path, f"unsupported file type ({ingest_exts()})")
         try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MediaError(path, "its name is not valid UTF-8 (the index stores names as text); rename it, e.g. "
+                                   "with `convmv -f latin1 -t utf8`") from None
+        try:
             st = os.stat(path)
             with open(path, "rb"):
                 pass
