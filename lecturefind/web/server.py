@@ -101,8 +101,8 @@ def serve_workers(make_app: Callable[[], object], sock: socket.socket, workers: 
             break
         except InterruptedError:
             continue
-        n = children.pop(pid, None)
-        if n is None or stopping:
+        n = children.pop(pid, -1)
+        if n < 0 or stopping:
             continue
         restarts = [t for t in restarts if time.monotonic() - t < 60] + [time.monotonic()]
         if len(restarts) > 3 * workers:       # dying as fast as they start: a setup error, not a crash
