@@ -11,6 +11,13 @@ from ..segment.slides import crop_borders
 
 INDEX_SIDE = 1280      # slides and pages: fine detail so that a crop of a small diagram still matches
 QUERY_SIDE = 800       # photos are blurred anyway; smaller is faster
+# PDF pages are detected on a smaller copy, keypoints kept in the frame of the 1280 px render (see `extract`):
+PAGE_SIDE = 960        # slides, figures, pages without text: 1.8x less CPU than 1280, the sample course keeps its
+                       # 5 page↔slide links and image-query recall (at 800 one link is lost: its vote shortlist fails)
+TEXT_PAGE_SIDE = 400   # portrait pages of text alone (a textbook's): ~0.11 s CPU, 6x less than 960. Phone photos of
+                       # such pages (whole, projected, half and a quarter of the page; testing/pdfs.py textbook) are
+                       # found better than at 1280: 32 of 32 at rank 1, confident (at 1280: 24, 2 wrong ones confident);
+                       # at 240, or with no descriptors on text pages, 6 of 16 whole-page photos
 N_FEATURES = 2000
 _sift = None
 
@@ -56,14 +63,25 @@ def normalise(img: np.ndarray, crop: bool = True, max_side: int = INDEX_SIDE) ->
     return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
 
 
-def extract(img: np.ndarray, crop: bool = True, max_side: int = INDEX_SIDE) -> Features:
+def extract(img: np.ndarray, crop: bool = True, max_side: int = INDEX_SIDE,
+            work_side: Optional[int] = None) -> Features:
+    """SIFT of the normalised image (at most max_side px). With `work_side`, detected on a copy at most that many
+    pixels (SIFT's cost grows with the pixels), keypoints scaled back: the features are in the frame of the
+    max_side image either way, so a homography maps between stored renders whatever size they were detected at."""
     gray = normalise(img, crop, max_side)
-    kps, desc = _detector().detectAndCompute(gray, None)
+    h, w = gray.shape
+    work, s = gray, 1.0
+    if work_side and max(h, w) > work_side:
+        s = work_side / max(h, w)
+        work = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    kps, desc = _detector().detectAndCompute(work, None)
     if desc is None or not kps:
-        return Features(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8), gray.shape[1], gray.shape[0])
+        return Features(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8), w, h)
     order = np.argsort([-k.response for k in kps])          # strongest first: prefixes are the best subsets
     pts = np.array([kps[i].pt for i in order], np.float32)
-    return Features(pts, np.clip(desc[order], 0, 255).astype(np.uint8), gray.shape[1], gray.shape[0])
+    if s != 1.0:
+        pts = (pts + 0.5) / np.float32(s) - 0.5               # pixel centres of the work copy → the frame's
+    return Features(pts, np.clip(desc[order], 0, 255).astype(np.uint8), w, h)
 
 
 @dataclass
