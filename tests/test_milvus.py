@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 from helpers import GT, LECTURE1, LECTURE2, connect, cut, gt_slide, run_cli, scalar
@@ -104,29 +103,13 @@ def test_bm25_in_milvus_finds_a_rare_word(milvus_index, models):
 
 
 def test_ten_concurrent_web_searches_on_milvus_agree_with_one_at_a_time(milvus_index, models):
-    from web_helpers import make_app
+    from web_helpers import ask_at_once, make_app
 
     app = make_app(milvus_index, models, SEARCHERS=4)
     queries = [q["text"] for q in GT["questions"][:10]]
     client = app.test_client()
     alone = {q: client.get("/api/search", query_string={"q": q}).get_json()["results"] for q in queries}
-    got: dict = {}
-    errors: list = []
-    start = threading.Barrier(len(queries))
-
-    def ask(q):
-        try:
-            start.wait()
-            got[q] = app.test_client().get("/api/search", query_string={"q": q}).get_json()["results"]
-        except Exception as e:        # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=ask, args=(q,)) for q in queries]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
+    got = ask_at_once(app, queries)
     for q in queries:
         assert got[q] and [(m["lecture_id"], m["start_s"]) for m in got[q]] == \
             [(m["lecture_id"], m["start_s"]) for m in alone[q]], q

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 from helpers import DECK, GT, PAGES, VIDEOS, gt_question, gt_slide, gt_slide_index
-from web_helpers import SAMPLE, lecture_ids, make_app
+from web_helpers import SAMPLE, ask_at_once, lecture_ids, make_app
 
 L1, L2 = (v["file"] for v in GT["videos"])
 SLIDE_PNG = os.path.join(SAMPLE, gt_slide(L1, gt_slide_index(L1, kind="diagram"))["image"])   # shipped PNG
@@ -521,29 +521,11 @@ def test_course_map_and_lecture_api_carry_the_chapters(client, spec, ids):
 
 def test_concurrent_searches_run_on_a_pool_and_agree_with_one_at_a_time(sample_index, models):
     """Several searches at once get searchers of their own (not one lock); each answer is what it is alone."""
-    import threading
-
     app = make_app(sample_index, models, SEARCHERS=3)
     queries = [q["text"] for q in GT["questions"][:6]]
     client = app.test_client()
     alone = {q: client.get("/api/search", query_string={"q": q}).get_json()["results"] for q in queries}
-    got: dict = {}
-    errors: list = []
-    start = threading.Barrier(len(queries))
-
-    def ask(q):
-        try:
-            start.wait()
-            got[q] = app.test_client().get("/api/search", query_string={"q": q}).get_json()["results"]
-        except Exception as e:        # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=ask, args=(q,)) for q in queries]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    got = ask_at_once(app, queries)
     store = app.extensions["lecturefind"]
     assert 2 <= store.size <= 3
     for q in queries:

@@ -113,3 +113,27 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def ask_at_once(app, queries: list[str], timeout: float = 120) -> dict:
+    """Each query's /api/search results, all sent at the same moment from threads of their own."""
+    import threading
+
+    got: dict = {}
+    errors: list = []
+    start = threading.Barrier(len(queries))
+
+    def ask(q):
+        try:
+            start.wait()
+            got[q] = app.test_client().get("/api/search", query_string={"q": q}).get_json()["results"]
+        except Exception as e:        # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in queries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not errors, errors
+    return got

@@ -405,21 +405,6 @@ def bench_queries(n: int = 500, seed: int = 1, corpus: Optional[Corpus] = None,
     return out[:n]
 
 
-def segment_vector(seg, sent_vecs, slide_vecs) -> Optional[np.ndarray]:
-    """`ingest.pipeline.segment_vector` (the mean of the speech and slide directions, L2-normalised), restated
-    so that this script does not import the ingest pipeline (checked against it in `Builder.build`)."""
-    parts = []
-    for idx, vecs in ((seg.sentence_idx, sent_vecs), (seg.slide_idx, slide_vecs)):
-        have = [vecs[i] for i in idx if vecs[i] is not None]
-        if have:
-            parts.append(np.mean(have, axis=0))
-    parts = [p / (np.linalg.norm(p) or 1.0) for p in parts]
-    if not parts:
-        return None
-    v = np.mean(parts, axis=0)
-    return (v / (np.linalg.norm(v) or 1.0)).astype(np.float32)
-
-
 def _stacked(vecs) -> tuple[np.ndarray, np.ndarray]:
     """(vectors with zero rows for the missing ones, which are present)"""
     have = np.array([v is not None for v in vecs], bool)
@@ -587,16 +572,11 @@ class Builder:
     def build(self, check_fts: int = 500) -> dict:
         from lecturefind.index.catalog import NOT_ENGLISH, Catalog, to_blob
         from lecturefind.index.vectors import VectorStore
+        from lecturefind.ingest.pipeline import segment_vector  # the batched form below is checked against it
         from lecturefind.words import fts_text
 
         def en_blob(v):
             return NOT_ENGLISH if v is None else to_blob(v)
-
-        try:
-            from lecturefind.ingest.pipeline import segment_vector as product_segment_vector
-        except Exception as e:          # the pipeline mid-edit elsewhere: the restated formula stands alone
-            print(f"  (ingest.pipeline not importable, segment_vector unchecked: {e})")
-            product_segment_vector = None
 
         t0 = time.perf_counter()
         cat = Catalog(self.out)
@@ -627,7 +607,7 @@ class Builder:
             if not L["segs"]:
                 continue
             if n_lect < 20:
-                check = product_segment_vector or segment_vector
+                check = segment_vector
                 for sg, v, ven in zip(L["segs"], L["seg_v"], L["seg_en"]):
                     assert np.allclose(check(sg, L["sv"], L["pv"]), v, atol=1e-5), "segment vector differs"
                     ref = check(sg, L["sent_en"], L["slide_en"])
