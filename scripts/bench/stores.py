@@ -26,9 +26,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-
-def load() -> str:
-    return open("/proc/loadavg").read().split()[0]
+from scale_search import load, pct  # noqa: E402 - the bench helpers' one home (needs HERE on sys.path)
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -43,10 +41,6 @@ def lite_server_rss() -> float:
     """RSS of the Milvus Lite server processes this process started (children named milvus*)."""
     out = subprocess.run(["ps", "-o", "pid=,rss=,comm=", "--ppid", str(os.getpid())], capture_output=True, text=True)
     return sum(int(r.split()[1]) for r in out.stdout.splitlines() if "milvus" in r) / 1024
-
-
-def pct(xs, p) -> float:
-    return float(np.percentile(np.array(xs) * 1000, p))
 
 
 def exact_top(vecs: np.ndarray, ids: np.ndarray, q: np.ndarray, k: int = 10) -> set[int]:
