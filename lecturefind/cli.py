@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from typing import Optional
 
 import click
@@ -53,10 +54,15 @@ class StageBars:
         self.enabled = enabled
         self.bars: dict = {}
         self.seen: set[str] = set()
+        self._lock = threading.Lock()     # files report from their worker threads
 
     def __call__(self, path: str, stage: str, done: float, total: float) -> None:
         if not self.enabled:
             return
+        with self._lock:
+            self._show(path, stage, done, total)
+
+    def _show(self, path: str, stage: str, done: float, total: float) -> None:
         from tqdm import tqdm
 
         name = printable(os.path.basename(path))
@@ -99,10 +105,13 @@ class StageBars:
 @click.option("--nice", "niceness", type=click.IntRange(0, 19),
               default=int(os.environ.get("LECTUREFIND_INGEST_NICE") or 10), show_default=True,
               help="CPU priority to yield to a server searching the same machine (0 = none).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Files worked on at once (default 1, or $LECTUREFIND_INGEST_JOBS): on a machine with more than "
+                   "2 cores, about cores/2.")
 @store_option
 @gemini_cli.ingest_options
 def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, course_vocab, slide_vocab,
-           niceness, store) -> None:
+           niceness, jobs, store) -> None:
     """Index videos, audio and slide PDFs (files or folders, recursively)."""
     from .ingest.pipeline import Ingestor
 
@@ -125,6 +134,8 @@ def ingest(paths, course, index_dir, window, overlap, quiet, language, vocab, co
         from .signals.vocabulary import read_glossary
 
         cfg.glossary = tuple(read_glossary(vocab))
+    if jobs:
+        cfg.jobs = jobs
     cfg.course_vocab = course_vocab
     cfg.slide_vocab = cfg.slide_vocab and slide_vocab
     indexers = gemini_cli.for_ingest(paths, index_dir, cfg)   # none offline; --dry-run prints and exits

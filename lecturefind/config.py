@@ -22,6 +22,7 @@ class IngestConfig:
     glossary: tuple[str, ...] = ()   # course terms for the speech decoder (--vocab FILE)
     course_vocab: bool = False       # also the terms printed in the course's slide PDFs (--course-vocab)
     slide_vocab: bool = True         # the terms on the lecture's own slides (--no-slide-vocab)
+    jobs: int = 1                    # files whose pictures and speech are worked on at once (--jobs)
 
     @classmethod
     def from_env(cls) -> "IngestConfig":
@@ -29,6 +30,8 @@ class IngestConfig:
         for name, attr in (("LECTUREFIND_WINDOW_S", "window_s"), ("LECTUREFIND_OVERLAP_S", "overlap_s")):
             if os.environ.get(name):
                 setattr(c, attr, float(os.environ[name]))
+        if os.environ.get("LECTUREFIND_INGEST_JOBS"):
+            c.jobs = max(1, int(os.environ["LECTUREFIND_INGEST_JOBS"]))
         if os.environ.get("LECTUREFIND_SLIDE_VOCAB", "1") == "0":
             c.slide_vocab = False
         return c

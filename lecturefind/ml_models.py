@@ -2,21 +2,26 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 
 class MLModels:
     """Lazy holder for the ASR, OCR and text-embedding models."""
 
-    def __init__(self):
+    def __init__(self, jobs: int = 1):
+        """`jobs`: how many lectures an ingest transcribes at once (each decoder gets its share of the cores)."""
         self._lock = threading.Lock()
+        self.jobs = max(1, jobs)
 
     @functools.cached_property
     def asr(self):
         from .signals.asr import SpeechRecognizer
 
         with self._lock:
-            return SpeechRecognizer()
+            if self.jobs == 1:
+                return SpeechRecognizer()
+            return SpeechRecognizer(threads=max(1, (os.cpu_count() or 2) // self.jobs), workers=self.jobs)
 
     @functools.cached_property
     def ocr(self):

@@ -100,3 +100,62 @@ def test_build_lecture_chapters(build_index):
     finally:
         cat.close()
     assert [c.title for c in got] == [TITLE], got
+
+
+def test_each_build_state_is_read_from_the_one_decode_and_repeated_lines_are_not_recognised_again(
+        tmp_path, models, monkeypatch):
+    """Ingest decodes the video once (no second decode for keyframes); the lines a build keeps are answered by
+    the OCR's line memo, and each state's text is still complete. Two files at once (`jobs=2`) give the same
+    slides and segments as one at a time."""
+    import shutil
+
+    from lecturefind.config import IngestConfig
+    from lecturefind.index.catalog import Catalog
+    from lecturefind.ingest.pipeline import Ingestor
+    from lecturefind.media import ffmpeg as lf_ffmpeg
+
+    frames = render_builds(str(tmp_path))
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"file '{p}'\nduration {STATE_S}\n" for p in frames) + f"file '{frames[-1]}'\n")
+    course = tmp_path / "course"
+    course.mkdir()
+    video = str(course / "sorting_builds.mp4")
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-vf", "fps=10,format=yuv420p", "-c:v", "libx264",
+           "-preset", "ultrafast", video)
+    shutil.copy(video, course / "sorting_builds_copy.mp4")
+
+    def no_second_decode(*a, **k):
+        raise AssertionError("a keyframe was decoded again")
+
+    monkeypatch.setattr(lf_ffmpeg, "grab_frame", no_second_decode)
+    recognised: list[int] = []
+    recognise = models.ocr.engine.recognize_txt
+
+    def counting(crops):
+        recognised.append(len(crops))
+        return recognise(crops)
+
+    monkeypatch.setattr(models.ocr.engine, "recognize_txt", counting)
+
+    def ingest(idx: str, jobs: int) -> list:
+        cfg = IngestConfig(jobs=jobs)
+        ing = Ingestor(idx, cfg, models=models, log=lambda line: None)
+        rep = ing.ingest([video] if jobs == 1 else [str(course)], course="algorithms")
+        ing.close()
+        assert not rep.errors, rep.errors
+        cat = Catalog(idx, readonly=True)
+        try:
+            lec = next(row for row in cat.lectures() if row["title"] == "sorting builds")
+            return [(s["start_s"], s["text"]) for s in cat.slides(lec["lecture_id"])]
+        finally:
+            cat.close()
+
+    one = ingest(str(tmp_path / "idx1"), 1)
+    assert len(one) == len(BULLETS), one
+    for n, (_, text) in enumerate(one, 1):
+        assert TITLE in text and all(b[:20] in text for b in BULLETS[:n]), (n, text)
+        assert not any(b[:20] in text for b in BULLETS[n:]), (n, text)
+    # state n shows the title and n bullets, of which all but the new bullet were read in state n - 1: the title
+    # and each bullet are recognised once (20 lines shown; a line detected as two boxes may add one or two)
+    assert sum(recognised) <= 1 + len(BULLETS) + 2, recognised
+    assert ingest(str(tmp_path / "idx2"), 2) == one

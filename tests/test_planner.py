@@ -247,3 +247,25 @@ def test_quick_flicker_folds_into_one_change():
     a, b, c = make_slide(1), make_slide(2), make_slide(3)
     det, _ = run_detector(hold(a, 10) + hold(b, 0.5) + hold(c, 10))
     assert det.changes == pytest.approx([10.0])
+
+
+def test_each_slide_comes_out_when_the_next_change_ends_it():
+    """Streaming: `process_frame` hands back the slide a change ends (so its keyframe can be read while the
+    video still decodes), pictured by its last sampled frame at least KEYFRAME_LEAD_S before the change;
+    `slides` adds the last one and agrees with what came out."""
+    from lecturefind.segment.slides import KEYFRAME_LEAD_S
+
+    a, b, c = make_slide(1), make_slide(2), make_slide(3)
+    frames = hold(a, 10) + hold(b, 8) + hold(c, 6)
+    det = SlideChangeDetector()
+    out = []
+    for i, f in enumerate(frames):
+        ended = det.process_frame(i / FPS, f)
+        if ended is not None:
+            out.append((i / FPS, ended))
+    assert [(t, s.index, s.start, s.end) for t, s in out] == [(10.0, 0, 0.0, 10.0), (18.0, 1, 10.0, 18.0)]
+    for _, s in out:
+        assert s.end - KEYFRAME_LEAD_S - 1 / FPS <= s.keyframe_t <= s.end - KEYFRAME_LEAD_S
+    slides = det.slides(len(frames) / FPS)
+    assert slides[:2] == [s for _, s in out] and len(slides) == 3
+    assert slides[2].end == 24.0 and slides[2].keyframe_t == 23.0

