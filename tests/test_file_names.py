@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from lecturefind.errors import printable
+from lecturefind.index.catalog import Catalog
 from lecturefind.ingest.pipeline import Ingestor, discover
 
 
@@ -48,6 +49,12 @@ def test_a_name_that_is_not_utf8_gets_a_plain_reason(tmp_path):
     ing.close()
     assert rep.ingested == 0 and len(lines) == 1, lines
     assert "handout_\\udce9\\udcff.pdf: its name is not valid UTF-8" in lines[0] and "unexpected" not in lines[0]
+    cat = Catalog(str(tmp_path / "idx"), readonly=True)
+    try:
+        failed = [(r["path"], r["error"]) for r in cat.q("SELECT path, error FROM files WHERE state = 'failed'")]
+    finally:
+        cat.close()
+    assert failed == [(printable(os.path.join(str(course), name)), lines[0].split(".pdf: ", 1)[1])], failed
 
 
 def test_status_prints_titles_escaped(tmp_path, monkeypatch):

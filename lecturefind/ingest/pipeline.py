@@ -237,7 +237,10 @@ class Ingestor:
         rep.errors.append(line)
         self.log(line)
         try:
-            self.catalog.record_failure(path, media_kind(path), reason)
+            try:
+                self.catalog.record_failure(path, media_kind(path), reason)
+            except UnicodeEncodeError:    # a name that is not UTF-8: listed as printed, so `status` shows it too
+                self.catalog.record_failure(printable(path), media_kind(path), reason)
         except Exception:
             pass
 

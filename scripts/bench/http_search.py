@@ -1,6 +1,11 @@
 """Search latency through HTTP: `lecturefind serve` (waitress) on 127.0.0.1, N concurrent keep-alive clients.
 
-    .venv/bin/python scripts/bench/http_search.py [--index DIR] [--clients 10] [--requests 30]
+    .venv/bin/python scripts/bench/http_search.py [--index DIR] [--clients 1,10,50] [--requests 30] [--workers N]
+        [--distinct]
+
+--workers N runs `serve --workers N` (N processes on one listening socket). --distinct makes every request a
+different question (a sample question between two of 40 filler words: 20 280 questions), so no cache anywhere can
+answer a repeat.
 
 Without --index (and $LECTUREFIND_INDEX) the bundled sample course is ingested once into /tmp/lecturefind-bench-index.
 The server runs with the rate limit off. Bounded: clients x requests per phase, then the server is stopped.
@@ -48,7 +53,7 @@ def run_phase(port: int, paths: list[str], clients: int, requests: int) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         barrier.wait()
         for i in range(requests):
-            path = paths[(n * 7 + i) % len(paths)]
+            path = paths[(n * requests + i) % len(paths)]
             t0 = time.perf_counter()
             conn.request("GET", path)
             resp = conn.getresponse()
@@ -76,20 +81,31 @@ def run_phase(port: int, paths: list[str], clients: int, requests: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", default=os.environ.get("LECTUREFIND_INDEX") or "/tmp/lecturefind-bench-index")
-    ap.add_argument("--clients", type=int, default=10)
+    ap.add_argument("--clients", default="1,10,50", help="comma-separated client counts, one phase each")
     ap.add_argument("--requests", type=int, default=30, help="per client and phase")
     ap.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
+    ap.add_argument("--distinct", action="store_true", help="no question asked twice")
     args = ap.parse_args()
+    counts = [int(c) for c in str(args.clients).split(",") if c.strip()]
     ensure_index(args.index)
     with open(os.path.join(SAMPLE, "ground_truth.json")) as f:
         questions = [q["text"] for q in json.load(f)["questions"]]
+    if args.distinct:
+        fillers = ("please", "again", "exactly", "briefly", "today", "quickly", "really", "actually", "here",
+                   "now", "precisely", "roughly", "simply", "still", "also", "just", "maybe", "perhaps", "once",
+                   "first", "later", "finally", "clearly", "mainly", "mostly", "usually", "often", "again please",
+                   "in class", "in the lecture", "in the video", "on the slide", "we saw", "I think", "remind me",
+                   "quick question", "for the exam", "for homework", "in detail", "in short")
+        questions = [f"{a} {q} {b}" for a in fillers for b in fillers if a != b for q in questions]
     api = ["/api/search?" + urlencode({"q": q, "k": 10}) for q in questions]
     html = ["/?" + urlencode({"q": q}) for q in questions]
 
     port = free_port()
     env = dict(os.environ, LECTUREFIND_RATE_LIMIT="0", HF_HUB_OFFLINE="1")
     server = subprocess.Popen([sys.executable, "-m", "lecturefind", "serve", "--index", args.index, "--host",
-                               "127.0.0.1", "--port", str(port), "--threads", str(args.threads)], env=env,
+                               "127.0.0.1", "--port", str(port), "--threads", str(args.threads),
+                               "--workers", str(args.workers)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 180
@@ -104,13 +120,16 @@ def main() -> None:
             if server.poll() is not None or time.time() > deadline:
                 raise SystemExit("server did not start: " + (server.stderr.read().decode() if server.stderr else ""))
             time.sleep(0.3)
-        run_phase(port, api, 1, len(api))                                   # warm-up: every query once
-        out = {
-            "cpus": os.cpu_count(), "queries": len(questions),
-            "api_1_client": run_phase(port, api, 1, args.requests),
-            f"api_{args.clients}_clients": run_phase(port, api, args.clients, args.requests),
-            f"html_{args.clients}_clients": run_phase(port, html, args.clients, args.requests),
-        }
+        warm = api[:13] if args.distinct else api
+        run_phase(port, warm, 1, len(warm))                                 # warm-up: every model loaded
+        out: dict = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "queries": len(questions),
+                     "workers": args.workers, "threads": args.threads, "distinct": args.distinct}
+        offset = 0
+        for n in counts:
+            for name, paths in (("api", api), ("html", html)):
+                # each phase starts where the last one stopped: with --distinct no question is asked twice
+                out[f"{name}_{n}_clients"] = run_phase(port, paths[offset:] + paths[:offset], n, args.requests)
+                offset = (offset + n * args.requests) % len(paths)
         print(json.dumps(out, indent=1))
     finally:
         stop(server, timeout=10)

@@ -13,6 +13,7 @@ from .base import CANDIDATES, Ranked, Reads
 PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
 MAX_TERMS = 6
 MAX_DF = 0.05         # a word in more than this share of segments adds cost, not ranking
+DF_MEMORY = 200_000   # terms whose document counts are kept per catalog generation
 
 
 class LexicalRetriever:
@@ -28,22 +29,30 @@ class LexicalRetriever:
         self.text_store = text_store
         self._gen = -1
         self._count, self._languages = 0, list[str]()       # per catalog generation
-        self._df: tuple = (None, {})          # the last lookup: (generation, terms) → doc counts
+        self._df: dict[str, int] = {}         # term → segments holding it, for this generation (see _doc_counts)
 
     def _refresh(self) -> None:
         gen = self.catalog.generation
         if self._gen != gen:
             self._count = self.catalog.segment_count()
             self._languages = self.catalog.languages()
+            self._df = {}
             self._gen = gen
 
     def _doc_counts(self, terms) -> dict[str, int]:
-        """`Catalog.term_doc_counts`, remembered for the last set of terms (ranking and weighting ask alike)."""
-        key = (self._gen, frozenset(terms))
-        cached = self._df                   # one read: another request's thread may replace it meanwhile
-        if cached[0] != key:
-            cached = self._df = (key, self.catalog.term_doc_counts(key[1]))
-        return cached[1]
+        """`Catalog.term_doc_counts`, each term looked up once per catalog generation (a look-up in FTS5's
+        vocabulary costs ~10 ms a term at 1 M segments; ranking and weighting ask alike, and a class asks
+        the same words). At most DF_MEMORY terms are kept."""
+        known = self._df                   # one read: another request's thread may replace it meanwhile
+        terms = set(terms)
+        missing = [t for t in terms if t not in known]
+        if missing:
+            found = self.catalog.term_doc_counts(missing)
+            if len(known) > DF_MEMORY:
+                known = self._df = {}
+            for t in missing:
+                known[t] = found.get(t, 0)
+        return {t: known[t] for t in terms if known.get(t)}
 
     def terms(self, text: str) -> list[list[str]]:
         """The query words' stems sent to BM25: all of them, or on a large index those of the rarest few words."""
