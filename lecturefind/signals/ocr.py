@@ -87,8 +87,8 @@ class SlideReader:
         lines = []
         for box, txt, score in read:
             if score >= self.min_score and txt.strip():
-                y0, y1 = float(np.min(box[:, 1])), float(np.max(box[:, 1]))
-                lines.append((y0, float(np.min(box[:, 0])), txt.strip(), y1 - y0))
+                top, bottom = float(np.min(box[:, 1])), float(np.max(box[:, 1]))
+                lines.append((top, float(np.min(box[:, 0])), txt.strip(), bottom - top))
         lines.sort(key=lambda x: (round(x[0] / 12), x[1]))
         text = "\n".join(t for _, _, t, _ in lines)
         return text, _title(lines, img.shape[0], img.shape[1])
