@@ -1,7 +1,8 @@
 """The production server: waitress, with bounds so one slow or hostile client cannot take the server.
 
-- `per_client` open connections per client address (default 16): the next one is closed at once, so 150
-  half-open sockets from one address leave room for everyone else;
+- `per_client` open connections per client address (default 64: a class behind one campus NAT is one address, each
+  browser up to 6): the next one is closed at once, so 150 half-open sockets from one address leave room for
+  everyone else;
 - `connection_limit` connections in all (default 1000) and `channel_timeout` seconds of silence (default 20)
   before an idle or half-sent connection is dropped (waitress: 100 and 120).
 
@@ -18,7 +19,7 @@ import sys
 import time
 from typing import Callable, Optional
 
-PER_CLIENT = int(os.environ.get("LECTUREFIND_CONNECTIONS_PER_CLIENT") or 16)
+PER_CLIENT = int(os.environ.get("LECTUREFIND_CONNECTIONS_PER_CLIENT") or 64)
 CONNECTION_LIMIT = int(os.environ.get("LECTUREFIND_CONNECTION_LIMIT") or 1000)
 IDLE_TIMEOUT_S = int(os.environ.get("LECTUREFIND_IDLE_TIMEOUT_S") or 20)
 

@@ -77,7 +77,10 @@ def main() -> None:
 
     run("waitress defaults (connection_limit 100, channel_timeout 120 s)",
         create_server(app(), host="127.0.0.1", port=0, threads=4), args.hog, args.timeout)
-    run("lecturefind serve (16 per client, 1000 in all, 20 s idle)", make_server(app(), port=0, threads=4),
+    from lecturefind.web.server import CONNECTION_LIMIT, IDLE_TIMEOUT_S, PER_CLIENT
+
+    run(f"lecturefind serve ({PER_CLIENT} per client, {CONNECTION_LIMIT} in all, {IDLE_TIMEOUT_S} s idle)",
+        make_server(app(), port=0, threads=4),
         args.hog, args.timeout)
 
 

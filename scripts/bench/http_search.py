@@ -8,7 +8,8 @@ different question (a sample question between two of 40 filler words: 20 280 que
 answer a repeat.
 
 Without --index (and $LECTUREFIND_INDEX) the bundled sample course is ingested once into /tmp/lecturefind-bench-index.
-The server runs with the rate limit off. Bounded: clients x requests per phase, then the server is stopped.
+The server runs with the rate limit off and as many connections per client address as clients.
+Bounded: clients x requests per phase, then the server is stopped.
 """
 from __future__ import annotations
 
@@ -102,7 +103,9 @@ def main() -> None:
     html = ["/?" + urlencode({"q": q}) for q in questions]
 
     port = free_port()
-    env = dict(os.environ, LECTUREFIND_RATE_LIMIT="0", HF_HUB_OFFLINE="1")
+    # the rate limit off and room for every client: all of them come from one address here
+    env = dict(os.environ, LECTUREFIND_RATE_LIMIT="0", HF_HUB_OFFLINE="1",
+               LECTUREFIND_CONNECTIONS_PER_CLIENT=str(max(64, *counts)))
     server = subprocess.Popen([sys.executable, "-m", "lecturefind", "serve", "--index", args.index, "--host",
                                "127.0.0.1", "--port", str(port), "--threads", str(args.threads),
                                "--workers", str(args.workers)], env=env,
