@@ -154,9 +154,9 @@ class Ingestor:
         self.catalog.close()
 
     def ingest(self, paths: Iterable[str], course: Optional[str] = None) -> IngestReport:
-        """Files in order. A file's pictures are read in a worker thread (`cfg.jobs` files at once), then its
-        speech in another (its decoder prompt needs its own slides first); this thread embeds and commits each
-        file in turn, one transaction each, while the next files are worked on."""
+        """Files in order. A file's pictures are read (with `cfg.jobs` > 1 in worker threads, that many files
+        at once), then its speech in a worker (its decoder prompt needs its own slides first); this thread embeds
+        and commits each file in turn, one transaction each, while the next files are worked on."""
         rep = IngestReport()
         t0 = time.perf_counter()
         with IndexLock(self.index_dir):
@@ -278,7 +278,10 @@ class Ingestor:
 
         course_name = course or os.path.basename(os.path.dirname(path)) or "default"
         printed = self.catalog.course_pdf_texts(course_name) if kind != "pdf" and self.cfg.course_vocab else []
-        if kind == "pdf":       # read now (pdfium is not thread-safe)
+        if kind == "pdf" or self.cfg.jobs == 1:
+            # read now: pdfium is not thread-safe; and with one job the previous file's speech and embedding
+            # already share the cores with these pictures (a worker thread would add a third lane: measured
+            # 10% more CPU on the devset, from more threads than cores)
             finish = self.extractor.start(path, kind, digest, progress, printed, self.cfg.glossary)
         else:                   # pictures in a worker, speech after them in another: see `ingest`
             picturing = self._workers.submit(self.extractor.start, path, kind, digest, progress, printed,

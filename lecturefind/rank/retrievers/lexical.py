@@ -14,6 +14,7 @@ PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
 MAX_TERMS = 6
 MAX_DF = 0.05         # a word in more than this share of segments adds cost, not ranking
 DF_MEMORY = 200_000   # terms whose document counts are kept per catalog generation
+MAX_POSTINGS = 60_000  # segments BM25 scores at most, over the words kept (FTS5: ~1 µs each); the rarest word always
 
 
 class LexicalRetriever:
@@ -66,8 +67,12 @@ class LexicalRetriever:
             df = [max((found.get(s, 0) for s in g), default=0) for g in groups]
             present = [i for i in range(len(groups)) if df[i]]     # a word in no segment cannot rank one
             order = sorted(present, key=lambda i: df[i])[:MAX_TERMS]
-            order = order[:1] + [i for i in order[1:] if df[i] <= MAX_DF * n]
-            groups = [groups[i] for i in order]
+            keep, postings = order[:1], sum(df[i] for i in order[:1])
+            for i in order[1:]:     # then rarer first, while BM25's work (the postings it scores) stays bounded
+                if df[i] <= MAX_DF * n and postings + df[i] <= MAX_POSTINGS:
+                    keep.append(i)
+                    postings += df[i]
+            groups = [groups[i] for i in keep]
         return groups
 
     def word_weights(self, text: str) -> dict[str, float]:
