@@ -58,3 +58,29 @@ def test_approximate_index_takes_deletions_and_additions_and_is_rebuilt_when_out
     assert vectors._outgrown(flat)                                # past ANN_ABOVE: the next sync trains lists
     index.add_with_ids(x[3100:], ids[3100:])                     # 4x what the lists were trained for
     assert vectors._outgrown(index)
+
+
+def test_an_exact_cache_past_the_size_is_rebuilt_approximate_when_opened(monkeypatch, tmp_path):
+    """An index cached exact before it grew past ANN_ABOVE (or by a version without ANN) is trained anew when a
+    reader opens it, and saved, so the next open reads the approximate one."""
+    monkeypatch.setattr(vectors, "ANN_ABOVE", 2000)
+    x = clustered(6000)
+    ids = np.arange(len(x), dtype=np.int64)
+
+    class Catalog:
+        generation = 7
+        reads = 0
+
+        def all_embeddings(self, column):
+            Catalog.reads += 1
+            return ids, x
+
+    store = vectors.VectorStore(str(tmp_path))
+    store.index = vectors.VectorStore.build(ids, x, exact=True)
+    store.save(Catalog.generation)
+    assert not isinstance(faiss.read_index(store.path), faiss.IndexIVF)
+    opened = vectors.VectorStore(str(tmp_path)).load(Catalog())
+    assert isinstance(opened, faiss.IndexIVF) and opened.ntotal == len(x) and Catalog.reads == 1
+    assert isinstance(faiss.read_index(store.path), faiss.IndexIVF)
+    vectors.VectorStore(str(tmp_path)).load(Catalog())
+    assert Catalog.reads == 1                                     # the second open reads the saved one

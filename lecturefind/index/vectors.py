@@ -94,15 +94,22 @@ class VectorStore:
             return self._load(catalog, gen, persist)
 
     def _load(self, catalog: Catalog, gen: int, persist: bool) -> faiss.Index:
+        cached = None
         if os.path.exists(self.path) and self._read_stamp() == gen:
-            self.index = faiss.read_index(self.path)
-            if isinstance(self.index, faiss.IndexIVF):
-                self.index.nprobe = probes(self.index.nlist)
-        else:
+            cached = faiss.read_index(self.path)
+            if isinstance(cached, faiss.IndexIVF):
+                cached.nprobe = probes(cached.nlist)
+        if cached is not None and not _outgrown(cached):
+            self.index = cached
+        else:        # none, stale, or one this size should not be (an exact index from before ANN_ABOVE)
+            outgrown = cached is not None
             ids, vecs = catalog.all_embeddings(self.column)
             self.index = self.build(ids, vecs)
-            if persist:
-                self.save(gen)
+            if persist or outgrown:
+                try:
+                    self.save(gen)   # atomic: a reader rebuilding an outgrown cache writes what ingest would
+                except OSError:
+                    pass             # a read-only index: built again next time
         self.generation = gen
         return self.index
 
