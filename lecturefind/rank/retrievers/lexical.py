@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional
 
 from ...index.catalog import Catalog
@@ -14,7 +15,8 @@ PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
 MAX_TERMS = 6
 MAX_DF = 0.05         # a word in more than this share of segments adds cost, not ranking
 DF_MEMORY = 200_000   # terms whose document counts are kept per catalog generation
-MAX_POSTINGS = 60_000  # segments BM25 scores at most, over the words kept (FTS5: ~1 µs each); the rarest word always
+# segments BM25 scores at most, over the words kept (FTS5: ~1 µs each); the rarest word is always kept
+MAX_POSTINGS = int(os.environ.get("LECTUREFIND_BM25_MAX_POSTINGS") or 60_000)
 
 
 class LexicalRetriever:
