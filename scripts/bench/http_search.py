@@ -92,6 +92,7 @@ def main() -> None:
     ensure_index(args.index)
     with open(os.path.join(SAMPLE, "ground_truth.json")) as f:
         questions = [q["text"] for q in json.load(f)["questions"]]
+    warm = ["/api/search?" + urlencode({"q": q, "k": 10}) for q in questions]     # each sample question once
     if args.distinct:
         fillers = ("please", "again", "exactly", "briefly", "today", "quickly", "really", "actually", "here",
                    "now", "precisely", "roughly", "simply", "still", "also", "just", "maybe", "perhaps", "once",
@@ -123,8 +124,8 @@ def main() -> None:
             if server.poll() is not None or time.time() > deadline:
                 raise SystemExit("server did not start: " + (server.stderr.read().decode() if server.stderr else ""))
             time.sleep(0.3)
-        warm = api[:13] if args.distinct else api
-        run_phase(port, warm, 1, len(warm))                                 # warm-up: every model loaded
+        run_phase(port, warm, 1, len(warm))          # warm-up: every model loaded (with --distinct, none of its
+        #                                              questions is asked again)
         out: dict = {"cpus": os.cpu_count(), "load_before": os.getloadavg()[0], "queries": len(questions),
                      "workers": args.workers, "threads": args.threads, "distinct": args.distinct}
         offset = 0
