@@ -409,3 +409,21 @@ def test_new_window_fallback_ticket_opens_the_session_once(app, platform):
         re.S).group(1)))
     away = app.test_client().get(evil)
     assert away.status_code == 303 and away.headers["Location"].endswith("/embed")   # no open redirect
+
+
+def test_the_rate_limit_counts_per_lms_user_not_per_address(two_courses, models, platform):
+    """A class behind one campus NAT shares one address: with LTI sessions each student has their own bucket
+    of searches, and a student over it gets 429 while the next student (same address) does not."""
+    limited = make_app(two_courses, models, ACCESS="lti", LTI_JWKS_TIMEOUT=2, LTI_JWKS_COOLDOWN=0.5,
+                       RATE_LIMIT="2/60")
+    clients = []
+    for sub in ("s1", "s2"):
+        client = limited.test_client()
+        platform.user = {"sub": sub, "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"],
+                         "context": {"id": "ctx-101", "title": "EE 101"}}
+        platform.message = "LtiResourceLinkRequest"
+        assert launch(client, platform).status_code == 200
+        clients.append(client)
+    first, second = clients
+    assert [first.get("/api/search?q=bus").status_code for _ in range(3)] == [200, 200, 429]
+    assert [second.get("/api/search?q=bus").status_code for _ in range(2)] == [200, 200]

@@ -64,7 +64,7 @@ def install(app) -> None:
 # -- rate limit -----------------------------------------------------------------------------------
 class TooManyRequests(HTTPException):
     code = 429
-    description = "Too many searches from your address. Please wait a moment and try again."
+    description = "Too many searches from you. Please wait a moment and try again."
 
     def __init__(self, retry_after: int):
         super().__init__()
@@ -75,7 +75,7 @@ class TooManyRequests(HTTPException):
 
 
 class RateLimiter:
-    """A token bucket per client address: `n` searches per `per` seconds, refilled continuously."""
+    """A token bucket per client (`rate_key`): `n` searches per `per` seconds, refilled continuously."""
 
     def __init__(self, n: int, per: float):
         self.n, self.per = n, per
@@ -105,9 +105,20 @@ def check_rate() -> None:
     limiter = current_app.extensions.get("lecturefind.ratelimit")
     if limiter is None:
         limiter = current_app.extensions.setdefault("lecturefind.ratelimit", RateLimiter(*rate))
-    wait = limiter.hit(request.remote_addr or "?")
+    wait = limiter.hit(rate_key())
     if wait is not None:
         raise TooManyRequests(wait)
+
+
+def rate_key() -> str:
+    """Whom a search counts against: the LMS user of an LTI session (a class behind one campus NAT is one
+    address), else the client address."""
+    from .access import session
+
+    s = session()
+    if s is not None and s.user and s.role != "api":
+        return f"user\x00{s.issuer}\x00{s.user}"
+    return request.remote_addr or "?"
 
 
 # -- uploads --------------------------------------------------------------------------------------
