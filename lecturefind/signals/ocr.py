@@ -118,8 +118,11 @@ class SlideReader:
         said: list[tuple[str, float] | None] = [seen.find(grey, r) for r in rects]
         todo = [i for i, s in enumerate(said) if s is None]
         if todo:
-            rec = self.engine.recognize_txt([crops[i] for i in todo])
-            for i, txt, score in zip(todo, rec.txts or (), rec.scores or ()):
+            try:
+                rec = self.engine.recognize_txt([crops[i] for i in todo])
+            except Exception:    # RapidOCRError (nothing recognised): as RapidOCR's own pipeline, no text there
+                rec = None
+            for i, txt, score in zip(todo, getattr(rec, "txts", None) or (), getattr(rec, "scores", None) or ()):
                 said[i] = (txt, float(score))
         seen.reused += len(boxes) - len(todo)
         seen.read += len(todo)
