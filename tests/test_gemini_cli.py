@@ -48,7 +48,7 @@ def cli(fake, monkeypatch, request):
     from lecturefind.ml_models import MLModels
 
     models = request.getfixturevalue("models") if request.node.get_closest_marker("models") else MLModels()
-    monkeypatch.setattr(pipeline, "MLModels", lambda: models)
+    monkeypatch.setattr(pipeline, "MLModels", lambda *jobs: models)
     monkeypatch.setattr(searcher, "MLModels", lambda: models)
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
     monkeypatch.setenv("GEMINI_API_KEY", KEY)
