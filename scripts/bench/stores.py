@@ -86,7 +86,7 @@ def main() -> None:
     cat.close()
 
     tops: dict[str, list] = {}
-    for name, which in (("faiss exact (fp16 flat)", "faiss"), ("milvus lite (HNSW M16)", spec)):
+    for name, which in (("faiss (exact fp16 up to ANN_ABOVE, IVF above)", "faiss"), ("milvus lite (HNSW M16)", spec)):
         s = Searcher(args.index, models=models, store=which)
         t0 = time.perf_counter()
         s.search_text("warm up the store", k=10)
