@@ -19,8 +19,6 @@ class MLModels:
         from .signals.asr import SpeechRecognizer
 
         with self._lock:
-            if self.jobs == 1:
-                return SpeechRecognizer()
             return SpeechRecognizer(threads=max(1, (os.cpu_count() or 2) // self.jobs), workers=self.jobs)
 
     @functools.cached_property
