@@ -39,3 +39,32 @@ def test_an_index_without_english_vectors_gains_them(index_copy, models):
     finally:
         s.close()
     assert top.lecture.startswith("lecture02"), top
+
+
+def test_an_english_store_left_a_generation_behind_by_a_kill_is_repaired_by_the_next_run(index_copy, models):
+    """A SIGKILL between the catalog commit and the English store's write leaves vectors_en.faiss one generation
+    behind with vectors missing; the next ingest run (nothing to do) brings it back to the catalog."""
+    import os
+
+    import faiss
+    import numpy as np
+    from helpers import index_problems
+
+    from lecturefind.ingest.pipeline import Ingestor
+
+    path = os.path.join(index_copy, "vectors_en.faiss")
+    index = faiss.read_index(path)
+    ids = faiss.vector_to_array(faiss.downcast_index(index).id_map)
+    index.remove_ids(np.asarray(ids[: len(ids) // 2], dtype=np.int64))       # the half written before the kill
+    faiss.write_index(index, path)
+    conn = connect(index_copy)
+    gen = int(scalar(conn, "SELECT value FROM meta WHERE key='generation'"))
+    conn.close()
+    with open(path + ".generation", "w") as f:
+        f.write(str(gen - 1))
+    assert any("vectors_en.faiss" in p for p in index_problems(index_copy))
+    ing = Ingestor(index_copy, models=models, log=lambda line: None)
+    rep = ing.ingest([SAMPLE])
+    ing.close()
+    assert rep.unchanged == rep.files and not rep.errors
+    assert index_problems(index_copy) == []
