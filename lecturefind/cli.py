@@ -255,8 +255,8 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
     if as_json:
         for lec in lectures:
             lec.pop("sha256", None)
-        click.echo(json.dumps({"index": cat.index_dir, "lectures": lectures, "failed": failed, "models": stamps},
-                              indent=1))
+        click.echo(json.dumps({"index": cat.index_dir, "lectures": lectures, "failed": failed, "models": stamps,
+                               "owed_pages": cat.owed_count()}, indent=1))
         return
     click.echo(f"index: {cat.index_dir}")
     for lec in lectures:
@@ -272,6 +272,10 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
     for f in failed:
         extra = " (searchable with the offline signals; run ingest again to retry)" if f["indexed"] else ""
         click.echo(f"  failed: {printable(f['path'])}: {printable(f['error'] or '')}{extra}")
+    owed = cat.owed_count()
+    if owed:
+        click.echo(f"{owed} pages are found by their words only so far: their vectors and picture descriptors "
+                   f"are still to be made (run `lecturefind ingest` again to finish them)")
     if stamps:
         click.echo("models: " + ", ".join(f"{k}={v}" for k, v in sorted(stamps.items())))
     click.echo("store: " + _store_state(cat))

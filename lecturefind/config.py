@@ -23,6 +23,9 @@ class IngestConfig:
     course_vocab: bool = False       # also the terms printed in the course's slide PDFs (--course-vocab)
     slide_vocab: bool = True         # the terms on the lecture's own slides (--no-slide-vocab)
     jobs: int = 1                    # files whose pictures and speech are worked on at once (--jobs)
+    # a PDF of more pages is committed by its words first (searchable in seconds); its vectors and visual
+    # descriptors follow in the same run (and a run killed before they do owes them to the next)
+    pdf_later_above: int = 50
 
     @classmethod
     def from_env(cls) -> "IngestConfig":
@@ -32,6 +35,8 @@ class IngestConfig:
                 setattr(c, attr, float(os.environ[name]))
         if os.environ.get("LECTUREFIND_INGEST_JOBS"):
             c.jobs = max(1, int(os.environ["LECTUREFIND_INGEST_JOBS"]))
+        if os.environ.get("LECTUREFIND_PDF_LATER_ABOVE"):
+            c.pdf_later_above = max(0, int(os.environ["LECTUREFIND_PDF_LATER_ABOVE"]))
         if os.environ.get("LECTUREFIND_SLIDE_VOCAB", "1") == "0":
             c.slide_vocab = False
         return c

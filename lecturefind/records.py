@@ -67,6 +67,7 @@ class Slide:
     same_as: Optional[int] = None  # index of an earlier identical slide whose OCR is reused
     image_path: Optional[str] = None
     visual: Optional["Features"] = None   # of the keyframe / page render
+    visual_later: int = 0          # >0: its descriptors are made after the commit, from its saved image, at this side
 
 
 @dataclass

@@ -223,9 +223,11 @@ def test_ingest_prints_one_warning_per_hostile_file_and_indexes_the_rest(tmp_pat
 
 
 @pytest.mark.models
-def test_photo_of_a_textbook_page_finds_that_page(tmp_path, models):
+@pytest.mark.parametrize("later_above", [50, 0], ids=["descriptors-now", "descriptors-later"])
+def test_photo_of_a_textbook_page_finds_that_page(tmp_path, models, later_above):
     """Text-only pages carry their small descriptors: a phone photo of one (or of a figure page) is answered
-    with that page, confidently; with no descriptors on text pages, or at 240 px, most were not."""
+    with that page, confidently; with no descriptors on text pages, or at 240 px, most were not. The same when
+    the text pages' descriptors are made after the commit (a large PDF's, from the saved renders)."""
     import cv2
     import numpy as np
 
@@ -235,9 +237,10 @@ def test_photo_of_a_textbook_page_finds_that_page(tmp_path, models):
 
     book = textbook_pdf(str(tmp_path / "book.pdf"), 6, figure_every=3)      # figures on pages 3 and 6
     idx = str(tmp_path / "idx")
-    ing = Ingestor(idx, models=models, log=lambda line: None)
-    assert ing.ingest([book], course="Book").ingested == 1
+    ing = Ingestor(idx, IngestConfig(pdf_later_above=later_above), models=models, log=lambda line: None)
+    rep = ing.ingest([book], course="Book")
     ing.close()
+    assert rep.ingested == 1 and rep.owed_paid == (6 if later_above == 0 else 0)
     renders = {p.page: p.image for p in PdfPages(book)}
     rng = np.random.default_rng(7)
     photos = {(2, "photo"): jpeg(blur(rotate(perspective(renders[2], rng), 3), 1.0), 70),
@@ -254,3 +257,100 @@ def test_photo_of_a_textbook_page_finds_that_page(tmp_path, models):
             assert not any(r.confident for r in res[1:]), (page, kind, got)
     finally:
         s.close()
+
+
+@pytest.mark.models
+def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_after_a_kill(tmp_path, models,
+                                                                                              monkeypatch):
+    """A PDF over `pdf_later_above` pages is committed by its words first (searchable at once), then its pages get
+    their vectors and text-page descriptors, a batch per transaction. A run killed before or during that leaves
+    the rest owed, shown by `status`; the next run pays it, nothing twice, and the vectors are those an ingest of
+    the whole file at once makes."""
+    import numpy as np
+
+    from lecturefind.index.catalog import from_blob
+    from lecturefind.ingest import pipeline
+    from lecturefind.ingest.pipeline import Ingestor
+    from lecturefind.rank.searcher import Searcher
+
+    book = textbook_pdf(str(tmp_path / "book.pdf"), 7, figure_every=0)
+    idx, whole = str(tmp_path / "idx"), str(tmp_path / "whole")
+    later = IngestConfig(pdf_later_above=5)
+
+    def page_state(index_dir: str) -> dict[int, tuple]:
+        conn = connect(index_dir)
+        try:
+            rows = conn.execute("SELECT s.page, s.embedding, s.embedding_en, sl.embedding, "
+                                "(SELECT COUNT(*) FROM visual v WHERE v.slide_id = sl.id) FROM segments s "
+                                "JOIN slides sl ON sl.lecture_id = s.lecture_id AND sl.page = s.page").fetchall()
+        finally:
+            conn.close()
+        return {r[0]: (from_blob(r[1]), from_blob(r[2]), from_blob(r[3]), r[4]) for r in rows}
+
+    # 1. a run killed right after the commit: every page found by its words, none has a vector yet
+    def killed(self, rep):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Ingestor, "_pay_owed", killed)
+    ing = Ingestor(idx, later, models=models, log=lambda line: None)
+    with pytest.raises(KeyboardInterrupt):
+        ing.ingest([book], course="Book")
+    ing.close()
+    monkeypatch.undo()
+    state = page_state(idx)
+    assert sorted(state) == list(range(1, 8)) and all(v[0] is None and v[3] == 0 for v in state.values())
+    assert index_problems(idx) == []
+    r = run_cli("status", "--index", idx)
+    assert "7 pages are found by their words only so far" in r.stdout, r.stdout
+    conn = connect(idx)
+    page5 = scalar(conn, "SELECT text FROM slides WHERE page = 5")
+    conn.close()
+    words = " ".join(page5.split()[40:52])
+    s = Searcher(idx, models=models)
+    try:
+        top = s.search_text(words, k=3)
+    finally:
+        s.close()
+    assert top and top[0].page == 5, ([(m.page, m.score) for m in top], words)
+
+    # 2. the next run is killed after its first batch of 2 pages ...
+    monkeypatch.setattr(pipeline, "OWED_BATCH", 2)
+    real_sync = Ingestor._sync_stores
+    calls = []
+
+    def sync_then_kill(self, done, path):
+        real_sync(self, done, path)
+        calls.append(len(done.added))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Ingestor, "_sync_stores", sync_then_kill)
+    ing = Ingestor(idx, later, models=models, log=lambda line: None)
+    with pytest.raises(KeyboardInterrupt):
+        ing.ingest([book], course="Book")
+    ing.close()
+    monkeypatch.setattr(Ingestor, "_sync_stores", real_sync)
+    assert calls == [2] and sum(v[0] is not None for v in page_state(idx).values()) == 2
+    assert index_problems(idx) == []
+
+    # 3. ... and the one after pays the other 5, with nothing made twice
+    ing = Ingestor(idx, later, models=models, log=lambda line: None)
+    rep = ing.ingest([book], course="Book")
+    ing.close()
+    assert rep.unchanged == 1 and rep.owed_paid == 5 and not rep.errors
+    assert "5 pages given their vectors after their words" in rep.summary()
+    assert index_problems(idx) == []
+    conn = connect(idx)
+    try:
+        assert scalar(conn, "SELECT COUNT(*) FROM owed") == 0
+        assert scalar(conn, "SELECT COUNT(*) FROM visual") == 7
+    finally:
+        conn.close()
+    assert "found by their words only" not in run_cli("status", "--index", idx).stdout
+
+    # the same vectors as an ingest of the whole file at once (descriptors: from the saved render, not the raw one)
+    ing = Ingestor(whole, models=models, log=lambda line: None)
+    assert ing.ingest([book], course="Book").owed_paid == 0
+    ing.close()
+    got, want = page_state(idx), page_state(whole)
+    for page in range(1, 8):
+        for a, b in zip(got[page][:3], want[page][:3]):
+            assert a is not None and b is not None and np.allclose(a, b, atol=1e-4), page
+        assert got[page][3] == want[page][3] == 1

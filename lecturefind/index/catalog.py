@@ -11,13 +11,16 @@ import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 import numpy as np
 
 from ..errors import LectureFindError, os_reason
 from ..records import Segment, Sentence, Slide
 from ..words import fts_text
+
+if TYPE_CHECKING:
+    from ..visual.features import Features
 
 SCHEMA_VERSION = "1"
 
@@ -63,6 +66,9 @@ CREATE TABLE IF NOT EXISTS gemini_segments(
     segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE, model TEXT NOT NULL,
     dims INTEGER NOT NULL, content_key TEXT NOT NULL, vec BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS gemini_meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS owed(
+    slide_id INTEGER PRIMARY KEY REFERENCES slides(id), vectors INTEGER NOT NULL,
+    visual INTEGER NOT NULL);  -- vectors: 1 if owed; visual: the side its descriptors are owed at, 0 for none
 """
 
 # a lecture row joined with its course and file, as every result and page needs it
@@ -115,6 +121,7 @@ class LectureContent:
     segment_vecs_en: Sequence[Optional[np.ndarray]] = ()
     sentence_vecs_en: Sequence[Optional[np.ndarray]] = ()
     slide_vecs_en: Sequence[Optional[np.ndarray]] = ()
+    vectors_later: bool = False     # a PDF's pages are committed by their words; their vectors are owed (`owed`)
 
 
 @dataclass
@@ -375,10 +382,17 @@ class Catalog:
                 (lecture_id, sl.index, sl.start, sl.end, sl.keyframe_t,
                  sl.index + 1 if content.kind == "pdf" else None, sl.text, sl.same_as, sl.image_path,
                  to_blob(vec) if sl.text else None, _en_blob(ven) if sl.text else None, sl.title or None)).lastrowid
-            if sl.visual is not None:
-                kp, desc = sl.visual.to_blobs()
-                c.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
-                          (slide_id, kp, desc, sl.visual.width, sl.visual.height))
+            if sl.visual is not None and slide_id is not None:
+                self._put_visual(slide_id, sl.visual)
+            owes_vectors = content.vectors_later and bool(sl.text)
+            if owes_vectors or sl.visual_later:
+                c.execute("INSERT INTO owed(slide_id, vectors, visual) VALUES(?,?,?)",
+                          (slide_id, int(owes_vectors), sl.visual_later))
+
+    def _put_visual(self, slide_id: int, visual: "Features") -> None:
+        kp, desc = visual.to_blobs()
+        self.conn.execute("INSERT INTO visual(slide_id, keypoints, descriptors, width, height) VALUES(?,?,?,?,?)",
+                          (slide_id, kp, desc, visual.width, visual.height))
 
     def _delete_lecture_content(self, lecture_id: int) -> list[int]:
         """Delete everything derived from a lecture (Gemini rows included); returns the removed segment ids."""
@@ -396,6 +410,7 @@ class Catalog:
         c.execute(f"DELETE FROM links WHERE page_slide_id IN ({slide_ids}) OR video_slide_id IN ({slide_ids})",
                   (lecture_id, lecture_id))
         c.execute(f"DELETE FROM visual WHERE slide_id IN ({slide_ids})", (lecture_id,))
+        c.execute(f"DELETE FROM owed WHERE slide_id IN ({slide_ids})", (lecture_id,))
         c.execute("DELETE FROM slides WHERE lecture_id = ?", (lecture_id,))
         return seg_ids
 
@@ -420,6 +435,51 @@ class Catalog:
                 assert table in ("segments", "sentences", "slides")
                 c.execute(f"UPDATE {table} SET embedding_en = ? WHERE id = ?", (_en_blob(vec), item_id))
             self.bump_generation()
+
+    # -- work owed on committed pages (a large PDF's vectors and text-page descriptors) --------------
+    def owed_pages(self, limit: int = 64) -> list[sqlite3.Row]:
+        """Pages committed by their words whose vectors or picture descriptors are still to be made, oldest first:
+        slide_id, vectors (1: owed), visual (the side descriptors are owed at, 0: none), text, image, segment_id,
+        language, course_id, path."""
+        if not self._has_table("owed"):
+            return []
+        return self.q("SELECT o.slide_id, o.vectors, o.visual, sl.text, sl.image, sg.id AS segment_id, l.language, "
+                      "l.course_id, f.path FROM owed o JOIN slides sl ON sl.id = o.slide_id "
+                      "JOIN lectures l ON l.id = sl.lecture_id JOIN files f ON f.id = l.file_id "
+                      "LEFT JOIN segments sg ON sg.lecture_id = sl.lecture_id AND sg.page = sl.page "
+                      "ORDER BY o.slide_id LIMIT ?", (limit,))
+
+    def owed_count(self) -> int:
+        """How many pages still owe vectors or descriptors (0 for an index made before pages could owe them)."""
+        return self.q("SELECT COUNT(*) FROM owed")[0][0] if self._has_table("owed") else 0
+
+    def pay_owed(self, paid: Sequence[tuple[sqlite3.Row, Optional[np.ndarray], Optional[np.ndarray],
+                                            Optional["Features"]]]) -> Replaced:
+        """Store what owed pages were given, (row from `owed_pages`, e5 vector, English vector, descriptors), in one
+        transaction; a page's segment takes its page's vectors (a page is one segment). Returns what the vector
+        stores must add."""
+        with self.transaction() as c:
+            out = Replaced(lecture_id=0, generation_before=self.generation)
+            for row, vec, ven, visual in paid:
+                if row["vectors"] and vec is not None:
+                    c.execute("UPDATE slides SET embedding = ?, embedding_en = ? WHERE id = ?",
+                              (to_blob(vec), _en_blob(ven), row["slide_id"]))
+                    if row["segment_id"] is not None:
+                        c.execute("UPDATE segments SET embedding = ?, embedding_en = ? WHERE id = ?",
+                                  (to_blob(vec), _en_blob(ven), row["segment_id"]))
+                        out.added[row["segment_id"]] = vec
+                        if ven is not None:
+                            out.added_en[row["segment_id"]] = ven
+                if row["visual"] and visual is not None:
+                    c.execute("DELETE FROM visual WHERE slide_id = ?", (row["slide_id"],))
+                    self._put_visual(row["slide_id"], visual)
+                    self.mark_links_dirty(row["course_id"])      # its page may match a lecture's slide
+                c.execute("DELETE FROM owed WHERE slide_id = ?", (row["slide_id"],))
+            self.bump_generation()
+        return out
+
+    def _has_table(self, name: str) -> bool:
+        return self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
 
     def languages(self) -> list[str]:
         """The spoken languages of the indexed lectures."""

@@ -23,7 +23,7 @@ from ..segment.slides import SlideChangeDetector
 from ..signals.asr import Transcript
 from ..signals.ocr import SeenLines
 from ..signals.vocabulary import course_terms, decoder_prompt
-from ..visual.features import INDEX_SIDE, PAGE_SIDE, TEXT_PAGE_SIDE
+from ..visual.features import INDEX_SIDE, PAGE_SIDE, TEXT_PAGE_SIDE, Features
 from ..visual.features import extract as visual_features
 from ..words import title_line
 
@@ -199,6 +199,11 @@ class Extractor:
         os.replace(tmp, os.path.join(self.keyframe_dir, name))
         return name
 
+    def page_features(self, image_name: str, side: int) -> Optional[Features]:
+        """Descriptors of a committed page, from its saved render, detected at `side` px (None: no render)."""
+        img = cv2.imread(os.path.join(self.keyframe_dir, image_name)) if image_name else None
+        return None if img is None else visual_features(img, crop=False, work_side=side)
+
     # -- PDF ----------------------------------------------------------------------------------
     def _pdf(self, path: str, key: str, progress: Progress) -> Extracted:
         """Each page: its text layer, a render (the page's picture), and only where they are needed OCR (no text
@@ -209,6 +214,7 @@ class Extractor:
         t0 = time.perf_counter()
         pages = PdfPages(path)
         out = Extracted(kind="pdf", pages=len(pages))
+        later = len(pages) > self.cfg.pdf_later_above     # descriptors of its pages of text alone come later
         problems: list[str] = []
         window: deque[Future[Slide]] = deque()
 
@@ -224,7 +230,7 @@ class Extractor:
                 for pg in pages:
                     if pg.problem:
                         problems.append(pg.problem)
-                    window.append(pool.submit(self._pdf_page, key, pg))
+                    window.append(pool.submit(self._pdf_page, key, pg, later))
                     while len(window) > _PDF_WINDOW:      # a few renders in flight, never the whole file
                         collect()
                 while window:
@@ -246,18 +252,23 @@ class Extractor:
         out.timings["pdf"] = time.perf_counter() - t0
         return out
 
-    def _pdf_page(self, key: str, pg: PdfPage) -> Slide:
+    def _pdf_page(self, key: str, pg: PdfPage, later: bool = False) -> Slide:
         """A page as a slide: its render saved, its visual descriptors (for photo queries and page↔slide links)
         detected at PAGE_SIDE on a page without a text layer, with graphics (images, figures) or slide-shaped
         (landscape), else (a portrait page of text alone, a textbook's) at TEXT_PAGE_SIDE: ~0.1 s CPU instead of
-        ~0.5 (0.8 at 1280), and photos of such pages are found at least as well. OCR only without a text layer."""
+        ~0.5 (0.8 at 1280), and photos of such pages are found at least as well. With `later` (a large PDF) they
+        are made after the commit, from the saved render (`page_features`): ~75 ms of a text page's ~90, ~0.3 s
+        of a figure's. OCR only without a text layer."""
         slide = Slide(index=pg.page - 1, start=0.0, end=0.0, keyframe_t=0.0)
         text = pg.text
         if pg.image is not None:
             slide.image_path = self._save_keyframe(key, pg.page - 1, pg.image)
             no_text = len("".join(text.split())) < 20
             side = PAGE_SIDE if no_text or pg.graphics or pg.width > pg.height else TEXT_PAGE_SIDE
-            slide.visual = visual_features(pg.image, crop=False, work_side=side)
+            if later:
+                slide.visual_later = side
+            else:
+                slide.visual = visual_features(pg.image, crop=False, work_side=side)
             if no_text:   # no usable text layer: read the render
                 ocr = self.models.ocr.read(pg.image, crop=False)
                 text = ocr if len(ocr) > len(text) else text

@@ -20,11 +20,13 @@ import numpy as np
 from ..config import IngestConfig
 from ..errors import LectureFindError, MediaError, os_reason, printable
 from ..formats import ingest_exts, media_kind
-from ..index.catalog import Catalog, LectureContent
+from ..index.catalog import Catalog, LectureContent, Replaced
 from ..index.store import StoreError, open_stores, store_spec
 from ..ml_models import MLModels
 from ..words import reads_as_english
 from .extract import Extracted, Extractor
+
+OWED_BATCH = 32     # owed pages given their vectors per transaction (~15 s of work: a kill loses at most that)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class IngestReport:
     elapsed: float = 0.0
     errors: list[str] = field(default_factory=list)
     stage_seconds: dict = field(default_factory=dict)
+    owed_paid: int = 0          # pages given their vectors/descriptors after their words were committed
 
     @property
     def realtime_factor(self) -> float:
@@ -46,7 +49,8 @@ class IngestReport:
         return (f"files: {self.files} ({self.ingested} ingested, {self.unchanged} unchanged, "
                 f"{len(self.errors)} failed) · segments: {self.segments} · errors: {len(self.errors)} · "
                 f"elapsed: {self.elapsed:.1f}s · media: {self.media_seconds:.0f}s · "
-                f"real-time factor: {self.realtime_factor:.1f}x")
+                f"real-time factor: {self.realtime_factor:.1f}x" +
+                (f" · {self.owed_paid} pages given their vectors after their words" if self.owed_paid else ""))
 
 
 def discover(paths: Iterable[str]) -> list[tuple[str, Optional[str]]]:
@@ -191,6 +195,11 @@ class Ingestor:
             while pending:
                 job = pending.popleft()
                 self._guarded(rep, job.path, self._finish, rep, job)
+            try:
+                self._pay_owed(rep)          # also what a run killed before this point owed
+            except (LectureFindError, OSError) as e:
+                rep.errors.append(str(e))
+                self.log(f"error: {printable(str(e))}")
             dirty = self.catalog.dirty_link_courses()   # also those of a run killed before this point
             if dirty:
                 t1 = time.perf_counter()
@@ -298,16 +307,24 @@ class Ingestor:
         if not ex.segments:
             raise MediaError(path, "nothing to index (no speech, slides or text found)")
         t1 = time.perf_counter()
-        emb = self.models.embedder
-        sent_vecs = emb.passages([s.text for s in ex.sentences])
-        slide_vecs = emb.passages([s.text for s in ex.slides])
-        seg_vecs = [segment_vector(seg, sent_vecs, slide_vecs) for seg in ex.segments]
+        later = ex.kind == "pdf" and len(ex.slides) > self.cfg.pdf_later_above    # see `_pay_owed`
         lang = ex.transcript.language if ex.transcript else None
-        sent_en = self._english([s.text for s in ex.sentences], lang)
-        slide_en = self._english([s.text for s in ex.slides], lang)
-        seg_en = [segment_vector(seg, sent_en, slide_en) for seg in ex.segments]
-        ex.timings["embed"] = time.perf_counter() - t1
-        job.progress("embed", 1, 1)
+        sent_vecs: Optional[np.ndarray] = None
+        slide_vecs: Optional[np.ndarray] = None
+        seg_vecs: list[Optional[np.ndarray]] = [None] * len(ex.segments)
+        sent_en: list[Optional[np.ndarray]] = []
+        slide_en: list[Optional[np.ndarray]] = []
+        seg_en: list[Optional[np.ndarray]] = []
+        if not later:
+            emb = self.models.embedder
+            sent_vecs = sent_e5 = emb.passages([s.text for s in ex.sentences])
+            slide_vecs = slide_e5 = emb.passages([s.text for s in ex.slides])
+            seg_vecs = [segment_vector(seg, list(sent_e5), list(slide_e5)) for seg in ex.segments]
+            sent_en = self._english([s.text for s in ex.sentences], lang)
+            slide_en = self._english([s.text for s in ex.slides], lang)
+            seg_en = [segment_vector(seg, sent_en, slide_en) for seg in ex.segments]
+            ex.timings["embed"] = time.perf_counter() - t1
+            job.progress("embed", 1, 1)
         p = ex.probe
         content = LectureContent(
             kind=ex.kind, title=os.path.splitext(os.path.basename(path))[0].replace("_", " "),
@@ -317,21 +334,54 @@ class Ingestor:
             language_prob=ex.transcript.probability if ex.transcript and ex.transcript.language else None,
             segments=ex.segments, segment_vecs=seg_vecs, sentences=ex.sentences, sentence_vecs=sent_vecs,
             slides=ex.slides, slide_vecs=slide_vecs, segment_vecs_en=seg_en, sentence_vecs_en=sent_en,
-            slide_vecs_en=slide_en)
+            slide_vecs_en=slide_en, vectors_later=later)
         done = self.catalog.replace_lecture(path, job.size, job.mtime_ns, job.digest, job.course, content,
                                             self.models.stamps())
-        try:
-            self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
-            self.vectors_en.sync(self.catalog, done.generation_before, done.removed, done.added_en)
-        except StoreError as e:
-            raise StoreError(f"{e}; {printable(path)} is in the catalog and the next ingest brings the store "
-                             "up to date") from None
+        self._sync_stores(done, path)
         rep.ingested += 1
         rep.segments += len(ex.segments)
         rep.media_seconds += ex.duration
         for k, v in ex.timings.items():
             rep.stage_seconds[k] = rep.stage_seconds.get(k, 0.0) + v
         self._index_extra(path)         # after the offline signals are committed
+
+    def _sync_stores(self, done: Replaced, path: str) -> None:
+        try:
+            self.vectors.sync(self.catalog, done.generation_before, done.removed, done.added)
+            self.vectors_en.sync(self.catalog, done.generation_before, done.removed, done.added_en)
+        except StoreError as e:
+            raise StoreError(f"{e}; {printable(path)} is in the catalog and the next ingest brings the store "
+                             "up to date") from None
+
+    def _pay_owed(self, rep: IngestReport) -> None:
+        """Pages committed by their words (a large PDF's: see `IngestConfig.pdf_later_above`) get their vectors
+        and visual descriptors, a batch per transaction, so a run killed here leaves the
+        rest owed to the next run, with nothing made twice. Searches meanwhile find those pages by their words."""
+        total = self.catalog.owed_count()
+        if not total:
+            return
+        t0, paid = time.perf_counter(), 0
+        while batch := self.catalog.owed_pages(OWED_BATCH):
+            path = batch[0]["path"]
+            texts = [r["text"] if r["vectors"] else "" for r in batch]
+            want = [i for i, t in enumerate(texts) if t]
+            vecs: list[Optional[np.ndarray]] = [None] * len(batch)
+            vecs_en: list[Optional[np.ndarray]] = [None] * len(batch)
+            if want:
+                for i, v in zip(want, self.models.embedder.passages([texts[i] for i in want])):
+                    vecs[i] = v
+                for lang in {batch[i]["language"] for i in want}:
+                    same = [i for i in want if batch[i]["language"] == lang]
+                    for i, v in zip(same, self._english([texts[i] for i in same], lang)):
+                        vecs_en[i] = v
+            visual = [self.extractor.page_features(r["image"], r["visual"]) if r["visual"] else None for r in batch]
+            done = self.catalog.pay_owed(list(zip(batch, vecs, vecs_en, visual)))
+            self._sync_stores(done, path)
+            paid += len(batch)
+            if self.reporter:
+                self.reporter(path, "later", min(paid, total), total)
+        rep.owed_paid += paid
+        rep.stage_seconds["later"] = rep.stage_seconds.get("later", 0.0) + time.perf_counter() - t0
 
     def _index_extra(self, path: str) -> None:
         """Each extra indexer on a committed file (it does only what the file still lacks); on success an earlier

@@ -1,6 +1,7 @@
 """PDF ingest speed and hostile-page bounds (prints them).
 
-    .venv/bin/python scripts/bench/pdf.py [--pages 400,2000] [--slides 400] [--hostile] [--extract-only] [--keep DIR]
+    .venv/bin/python scripts/bench/pdf.py [--pages 400,2000] [--slides 400] [--hostile] [--extract-only]
+        [--words-only] [--keep DIR]
 
 Builds, in a temporary directory, textbook-sized PDFs with a text layer (dense A4 pages of real text, every 10th
 page with a vector figure: `testing/pdfs.py`), optionally a slide-deck PDF (the pages of /tmp/pdf100.pdf or the
@@ -67,11 +68,15 @@ def _child_extract(path: str, keyframes: str) -> None:
                       "rss_peak_mb": _peak_rss_mb()}))
 
 
-def _child(path: str, index_dir: str) -> None:
-    """Ingest one PDF; print one JSON line with what happened."""
+def _child(path: str, index_dir: str, words_only: bool = False) -> None:
+    """Ingest one PDF; print one JSON line with what happened. `words_only`: stop once the PDF is committed by
+    its words (a large PDF's vectors, owed, are not made: the time until it is searchable)."""
     from lecturefind.index.catalog import Catalog
     from lecturefind.ingest.pipeline import Ingestor
     from lecturefind.ml_models import MLModels
+
+    if words_only:
+        Ingestor._pay_owed = lambda self, rep: None      # type: ignore[method-assign]
 
     models = MLModels()
     _ = models.ocr
@@ -87,16 +92,18 @@ def _child(path: str, index_dir: str) -> None:
     cat = Catalog(index_dir)
     pages = cat.q("SELECT COUNT(*) AS n FROM slides s JOIN lectures l ON l.id = s.lecture_id")[0]["n"]
     visual = cat.q("SELECT COUNT(*) AS n FROM visual")[0]["n"]
+    if words_only:
+        lines.append(f"stopped once searchable by its words: {cat.owed_count()} pages still owe their vectors")
     cat.close()
     print(json.dumps({"wall": wall, "cpu": cpu, "pages": pages, "visual": visual, "stages": rep.stage_seconds,
                       "lines": lines, "rss_models_mb": rss_models, "ingested": rep.ingested,
                       "rss_peak_mb": _peak_rss_mb()}))
 
 
-def run_one(path: str, timeout: float, extract_only: bool = False) -> dict:
+def run_one(path: str, timeout: float, extract_only: bool = False, words_only: bool = False) -> dict:
     index_dir = tempfile.mkdtemp(prefix="lf-bench-pdf-idx-")
     try:
-        mode = "--child-extract" if extract_only else "--child"
+        mode = "--child-extract" if extract_only else "--child-words" if words_only else "--child"
         proc = subprocess.Popen([sys.executable, __file__, mode, path, index_dir], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
         t0 = time.perf_counter()
@@ -122,6 +129,9 @@ def show(name: str, path: str, res: dict, n_pages: int) -> None:
         print(f"{name:<22} child failed (rc {res['failed']}): {res['stderr']}")
         return
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(res["stages"].items()))
+    st = res["stages"]
+    if st.get("later"):      # a large PDF: committed by its words first, its vectors after (`pdf_later_above`)
+        stages += f"; found by its words after {res['wall'] - st['later'] - st.get('links', 0.0):.1f} s"
     print(f"{name:<22} {n_pages:>5} pages  {res['wall']:7.1f} s  {res['pages'] / max(res['wall'], 1e-9):7.1f} pages/s"
           f"  CPU {res['cpu']:.1f} s ({res['cpu'] / max(res['pages'], 1):.3f} s/page)"
           f"  indexed {res['pages']} pages ({res['visual']} with descriptors)  peak RSS {res['rss_peak_mb']:.0f} MB"
@@ -131,8 +141,11 @@ def show(name: str, path: str, res: dict, n_pages: int) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 4 and sys.argv[1] in ("--child", "--child-extract"):
-        (_child if sys.argv[1] == "--child" else _child_extract)(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] in ("--child", "--child-words", "--child-extract"):
+        if sys.argv[1] == "--child-extract":
+            _child_extract(sys.argv[2], sys.argv[3])
+        else:
+            _child(sys.argv[2], sys.argv[3], words_only=sys.argv[1] == "--child-words")
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pages", default="400,2000", help="textbook page counts, comma-separated ('' for none)")
@@ -143,6 +156,8 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="write the PDFs here and keep them")
     ap.add_argument("--extract-only", action="store_true",
                     help="time only the PDF extraction (no embedding, no catalog): the PDF code's own speed")
+    ap.add_argument("--words-only", action="store_true",
+                    help="stop each ingest once the PDF is searchable by its words (a large PDF's vectors follow)")
     args = ap.parse_args()
 
     from testing.pdfs import hostile_pdf, slides_pdf, textbook_pdf
@@ -171,8 +186,8 @@ def main() -> None:
                     hostile_pdf(p, kind)
                 cases.append((f"hostile {kind}", p, 5))
         for name, path, n in cases:
-            show(name + (" (extract)" if args.extract_only else ""), path,
-                 run_one(path, args.timeout, args.extract_only), n)
+            show(name + (" (extract)" if args.extract_only else " (words)" if args.words_only else ""), path,
+                 run_one(path, args.timeout, args.extract_only, args.words_only), n)
         print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     finally:
         if not args.keep:
