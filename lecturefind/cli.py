@@ -274,8 +274,8 @@ def status(index_dir, as_json, show_links, show_chapters) -> None:
         click.echo(f"  failed: {printable(f['path'])}: {printable(f['error'] or '')}{extra}")
     owed = cat.owed_count()
     if owed:
-        click.echo(f"{owed} pages are found by their words only so far: their vectors and picture descriptors "
-                   f"are still to be made (run `lecturefind ingest` again to finish them)")
+        click.echo(f"{owed} pages still owe their vectors or picture descriptors; they are found by their words "
+                   f"meanwhile (rerun `lecturefind ingest` on any of the index's files to finish them)")
     if stamps:
         click.echo("models: " + ", ".join(f"{k}={v}" for k, v in sorted(stamps.items())))
     click.echo("store: " + _store_state(cat))
@@ -316,10 +316,15 @@ def reindex(index_dir, store) -> None:
         try:
             spec = store_spec(cat, index_dir, store)
             counts = [s.rebuild(cat) for s in open_stores(spec, cat, index_dir)]
+            gemini = ""
+            if spec.kind == "milvus" and cat.gemini_space() is not None:
+                from .index.milvus import GEMINI, MilvusStore
+
+                gemini = f" and {MilvusStore(spec, cat, GEMINI).rebuild(cat)} Gemini"
             cat.set_setting("store", str(spec))
         finally:
             cat.close()
-    click.echo(f"{spec.label}: {counts[0]} e5 and {counts[1]} English vectors from the catalog in "
+    click.echo(f"{spec.label}: {counts[0]} e5 and {counts[1]} English{gemini} vectors from the catalog in "
                f"{time.perf_counter() - t0:.1f} s; search and serve use this store now")
 
 

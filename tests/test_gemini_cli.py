@@ -65,6 +65,19 @@ def cli(fake, monkeypatch, request):
     return run
 
 
+def key_of_segment(conn, segment_id: int, keys: list[str], dims: int) -> str:
+    """Which of the fake's content keys made this segment's stored vector (calls run concurrently: by vector)."""
+    import numpy as np
+
+    from testing.gemini_fake import vector_for
+
+    stored = np.frombuffer(conn.execute("SELECT vec FROM gemini_segments WHERE segment_id=?",
+                                        (segment_id,)).fetchone()[0], np.float32)
+    (key,) = [k for k in keys if abs(float(stored @ np.asarray(vector_for(k, dims), np.float32))
+                                     / np.linalg.norm(vector_for(k, dims)) - 1.0) < 1e-4]
+    return key
+
+
 def test_dry_run_sends_nothing(cli, fake, video, tmp_path):
     from lecturefind.segment.planner import plan_clips
 
@@ -122,17 +135,9 @@ def test_ingest_and_search_end_to_end(cli, fake, video, tmp_path):
     assert code == 0 and fake.requests == [], out
     assert "gemini: 0 requests" in out
 
-    # a question the fake maps onto the 2nd clip's vector (calls run concurrently: match keys by vector)
-    import numpy as np
-
-    from testing.gemini_fake import vector_for
-
+    # a question the fake maps onto the 2nd clip's vector
     target = seg_ids[1]
-    stored = np.frombuffer(conn.execute("SELECT vec FROM gemini_segments WHERE segment_id=?", (target,)).fetchone()[0],
-                           np.float32)
-    (key,) = [k for k in clip_keys if abs(float(stored @ np.asarray(vector_for(k, 1536), np.float32))
-                                          / np.linalg.norm(vector_for(k, 1536)) - 1.0) < 1e-4]
-    fake.alias("when does the timer pass twenty seconds", key)
+    fake.alias("when does the timer pass twenty seconds", key_of_segment(conn, target, clip_keys, 1536))
     code, out = cli("search", "when does the timer pass twenty seconds", "--index", idx, "--json",
                     env={"LECTUREFIND_BACKEND": "gemini"})
     assert code == 0, out
@@ -218,3 +223,55 @@ def test_failed_gemini_calls_are_reported_alike_and_retried(cli, fake, video, tm
     conn = sqlite3.connect(os.path.join(idx, "catalog.sqlite"))
     assert conn.execute("SELECT COUNT(*) FROM gemini_segments").fetchone()[0] == \
         conn.execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+
+
+@pytest.mark.models
+def test_gemini_vectors_in_milvus_are_searched_there_kept_in_step_and_rebuilt_by_reindex(cli, fake, video, tmp_path):
+    """With `--store milvus` the Gemini vectors also go to a Milvus collection at the index's Matryoshka size;
+    Gemini searches run there; a collection behind the catalog is repaired by the next ingest; `reindex`
+    rebuilds it from the catalog."""
+    from lecturefind.gemini.retriever import GeminiRetriever, GeminiSpace
+    from lecturefind.gemini.store import MilvusGeminiStore
+    from lecturefind.index.catalog import Catalog
+    from lecturefind.index.milvus import GEMINI, MilvusStore
+    from lecturefind.index.store import store_spec
+    from lecturefind.rank.query import Query
+
+    idx = str(tmp_path / "idx")
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "768",
+                    "--store", "milvus")
+    assert code == 0, out
+    keys = [fake.seed_key(c.json["requests"][0]["content"]) for c in fake.embed_calls()]
+    cat = Catalog(idx, readonly=True)
+    spec = store_spec(cat, idx)
+    coll = MilvusStore(spec, cat, GEMINI)
+    want = cat.gemini_ids()
+    assert spec.kind == "milvus" and len(want) >= 2
+    assert coll._stored_ids() == want and coll.in_step(cat)
+    assert coll._properties()["lecturefind.dim"] == "768"
+
+    conn = sqlite3.connect(os.path.join(idx, "catalog.sqlite"))
+    target = sorted(want)[1]
+    fake.alias("when does the timer pass twenty seconds", key_of_segment(conn, target, keys, 768))
+    space = GeminiSpace(idx)
+    try:
+        assert isinstance(space.store, MilvusGeminiStore)
+        ranking = GeminiRetriever(space, "text").rank(Query(text="when does the timer pass twenty seconds"))
+        assert ranking and ranking[0].segment_id == target and ranking[0].score > 0.99
+    finally:
+        space.close()
+
+    # a run killed after the catalog got its Gemini vectors, before the collection did: the next ingest repairs it
+    coll._delete(sorted(want)[:1])
+    coll._flush()
+    assert coll._stored_ids() == want - {sorted(want)[0]}
+    coll._stamp(-1, cat, 768)
+    code, out = cli("ingest", video, "--index", idx, "--backend", "gemini", "-q", "--dims", "768")
+    assert code == 0 and "1 unchanged" in out, out
+    assert coll._stored_ids() == want and coll.in_step(cat)
+
+    code, out = cli("reindex", "--index", idx)
+    assert code == 0 and f"{len(want)} Gemini vectors" in out, out
+    assert coll._stored_ids() == want
+    cat.close()
+    conn.close()

@@ -98,7 +98,9 @@ def near_same_slides(catalog: Catalog, course: Optional[str]) -> list[Duplicate]
             if len(set(tokens(r["text"] or ""))) >= MIN_SLIDE_WORDS]
     if len(rows) < 2:
         return []
-    rows = [r for r in rows if from_blob(r["embedding"]) is not None]
+    rows = [r for r in rows if from_blob(r["embedding"]) is not None]     # not pages still owed their vectors
+    if len(rows) < 2:
+        return []
     vecs = np.stack([v for r in rows if (v := from_blob(r["embedding"])) is not None])
     words = [set(tokens(r["text"])) for r in rows]
     lecture = np.array([r["lecture_id"] for r in rows])

@@ -37,7 +37,7 @@ class GeminiSpace:
     """The index's Gemini vectors and an embedder for queries in the same space (model and dims)."""
 
     def __init__(self, index_dir: str, cfg: Optional[GeminiConfig] = None, warn: Callable[[str], None] = print):
-        from .store import GeminiStore
+        from .store import gemini_store
 
         self.index_dir = os.path.abspath(index_dir)
         self.cfg = cfg or GeminiConfig.from_env()
@@ -47,7 +47,7 @@ class GeminiSpace:
         self.down_until = 0.0             # monotonic time before which Gemini is not asked again
         self.unavailable: Optional[str] = None     # why the last query went without the Gemini view
         self.catalog = Catalog(self.index_dir, readonly=True)
-        self.store = GeminiStore(prefix=self.cfg.prefix_dims)
+        self.store = gemini_store(self.catalog, self.index_dir, prefix=self.cfg.prefix_dims)
         self._embedder: Optional[GeminiEmbedder] = None
         self._warned = False
 

@@ -1,7 +1,8 @@
-"""Two-stage search over the Gemini segment vectors (stored by the catalog, one per segment).
+"""Search over the Gemini segment vectors (stored by the catalog, one per segment).
 
-Shortlist on the first `prefix` dims (re-normalised, FAISS inner product), then re-rank the shortlist on
-the full vectors. Replacing a lecture removes its Gemini rows in the same transaction (catalog).
+Embedded (FAISS): shortlist on the first `prefix` dims (re-normalised, inner product), then re-rank the shortlist
+on the full vectors. With the Milvus store: Milvus searches its Gemini collection (`index.milvus`, column
+`gemini`). Replacing a lecture removes its Gemini rows in the same transaction (catalog).
 """
 from __future__ import annotations
 
@@ -79,3 +80,41 @@ class GeminiStore:
         if self.two_stage is None:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         return self.two_stage.search(query, k, shortlist)
+
+
+class MilvusGeminiStore:
+    """The Gemini vectors in the index's Milvus (`GeminiStore`'s interface): the catalog says which space (model,
+    dims) they are in, Milvus searches them. A missing collection is refused with the command that builds it."""
+
+    def __init__(self, spec, catalog: Catalog):
+        from ..index.milvus import GEMINI, MilvusStore
+
+        self.collection = MilvusStore(spec, catalog, GEMINI)
+        self.model: Optional[str] = None
+        self.dims = 0
+        self._count = 0
+        self._gen = -1
+
+    def load(self, catalog: Catalog) -> "MilvusGeminiStore":
+        gen = catalog.gemini_generation()
+        if gen != self._gen:
+            space = catalog.gemini_space()
+            self.model, self.dims, self._count = space if space else (None, 0, 0)
+            if space:
+                self.collection.load(catalog)
+            self._gen = gen
+        return self
+
+    def __len__(self) -> int:
+        return self._count
+
+    def search(self, query: np.ndarray, k: int, shortlist: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+        return self.collection.search(query, k) if self._count else (np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+
+def gemini_store(catalog: Catalog, index_dir: str, prefix: int = 256):
+    """The Gemini vectors' search for this index's store: Milvus's collection, or FAISS two-stage."""
+    from ..index.store import store_spec
+
+    spec = store_spec(catalog, index_dir)
+    return MilvusGeminiStore(spec, catalog) if spec.kind == "milvus" else GeminiStore(prefix=prefix)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
@@ -742,21 +741,51 @@ class Catalog:
                                                 for sid, model, dims, key, vec in rows])
             self._bump_gemini_generation()
 
+    def gemini_space(self) -> Optional[tuple[str, int, int]]:
+        """(model, dims, vectors) of the index's Gemini space: its most common (model, dims); None without any."""
+        try:
+            r = self.one("SELECT g.model, g.dims, COUNT(*) FROM gemini_segments g JOIN segments s ON "
+                         "s.id = g.segment_id GROUP BY g.model, g.dims ORDER BY 3 DESC, 1, 2 LIMIT 1")
+        except sqlite3.OperationalError:   # an index made before the Gemini tables existed, opened read-only
+            return None
+        return (r[0], int(r[1]), int(r[2])) if r else None
+
+    def gemini_batches(self, batch: int = 2000, ids: Optional[Sequence[int]] = None):
+        """(segment ids, vectors, texts: all '') of the Gemini space's vectors, `batch` at a time in id order
+        (`ids`: only these); what an external store of them is built and repaired from."""
+        space = self.gemini_space()
+        if space is None:
+            return
+        sql = ("SELECT g.segment_id, g.vec FROM gemini_segments g JOIN segments s ON s.id = g.segment_id "
+               "WHERE g.model = ? AND g.dims = ?")
+        wanted = None if ids is None else sorted(int(i) for i in ids)
+        last, k = 0, 0
+        while True:
+            if wanted is None:
+                rows = self.q(sql + " AND g.segment_id > ? ORDER BY g.segment_id LIMIT ?", (*space[:2], last, batch))
+            else:
+                chunk, k = wanted[k:k + batch], k + batch
+                rows = self.q(sql + f" AND g.segment_id IN ({','.join('?' * len(chunk))}) ORDER BY g.segment_id",
+                              (*space[:2], *chunk)) if chunk else []
+            if not rows:
+                if wanted is None or k >= len(wanted):
+                    return
+                continue
+            last = rows[-1][0]
+            yield (np.array([r[0] for r in rows], np.int64), np.stack([np.frombuffer(r[1], np.float32) for r in rows]),
+                   [""] * len(rows))
+
+    def gemini_ids(self) -> set[int]:
+        """Ids of the segments with a vector in the Gemini space."""
+        return {int(i) for ids, _, _ in self.gemini_batches(20000) for i in ids}
+
     def gemini_vectors(self) -> tuple[np.ndarray, np.ndarray, Optional[str]]:
         """(segment ids, vectors, model) of the index's Gemini space: the most common (model, dims)."""
-        empty = np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
-        try:
-            rows = self.q("SELECT g.segment_id, g.model, g.dims, g.vec FROM gemini_segments g "
-                          "JOIN segments s ON s.id = g.segment_id ORDER BY g.segment_id")
-        except sqlite3.OperationalError:
-            return empty
-        if not rows:
-            return empty
-        best = Counter((r["model"], r["dims"]) for r in rows).most_common(1)[0][0]
-        rows = [r for r in rows if (r["model"], r["dims"]) == best]
-        ids = np.array([r["segment_id"] for r in rows], np.int64)
-        vecs = np.stack([np.frombuffer(r["vec"], np.float32) for r in rows])
-        return ids, vecs, best[0]
+        space = self.gemini_space()
+        parts = list(self.gemini_batches(20000))
+        if space is None or not parts:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), space[0]
 
 class _Tx:
     """BEGIN IMMEDIATE ... COMMIT/ROLLBACK as a context manager (re-entrant)."""

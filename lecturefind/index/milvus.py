@@ -1,8 +1,10 @@
 """Milvus store (pymilvus): Milvus Lite in a local file, or a Milvus server; same code, only the URI differs.
 
-One collection per index and embedding column, `lf_<index id>_<e5|en>`: the segment id, its vector (inner
+One collection per index and embedding column, `lf_<index id>_<e5|en|gemini>`: the segment id, its vector (inner
 product) and, in the e5 collection, the catalog's BM25 text (`words.fts_text` stems) with Milvus's BM25
-function filling a sparse field. Collection properties stamp the catalog generation it holds, the model that
+function filling a sparse field. The Gemini collection (only with `--backend gemini` vectors) holds them at the
+size the index chose (`--dims`, a Matryoshka prefix) and follows the catalog's Gemini generation.
+Collection properties stamp the catalog generation it holds, the model that
 made the vectors and the schema; a store that does not match the catalog is refused with the command that
 rebuilds it. After a crash between the catalog commit and the store write, the next ingest repairs the store
 by comparing ids with the catalog (upserts: a repeated write never duplicates a segment).
@@ -21,10 +23,11 @@ from .catalog import Catalog
 from .store import StoreError, StoreSpec
 
 SCHEMA = "1"
+GEMINI = "gemini"                 # the column name of the Gemini vectors (catalog table gemini_segments)
 BATCH = 2000                      # rows per insert or upsert
 MAX_TEXT_BYTES = 60000            # Milvus VARCHAR holds at most 65 535 bytes
 _STAMP_OF = {"embedding": "text_embedding", "embedding_en": "english_embedding"}   # catalog stamps per column
-_SUFFIX = {"embedding": "e5", "embedding_en": "en"}
+_SUFFIX = {"embedding": "e5", "embedding_en": "en", GEMINI: "gemini"}
 
 _clients: dict[str, Any] = {}
 _clients_lock = threading.Lock()
@@ -62,7 +65,8 @@ def client_for(spec: StoreSpec):
 
 class MilvusStore:
     """One embedding column of an index's segments in a Milvus collection (`SegmentStore`; with `text`, also
-    `TextSearch`)."""
+    `TextSearch`). Column `gemini`: the Gemini vectors at the index's Matryoshka size, in step with the catalog's
+    Gemini generation."""
 
     def __init__(self, spec: StoreSpec, catalog: Catalog, column: str = "embedding", text: bool = False,
                  index_dir: str = ""):
@@ -109,16 +113,39 @@ class MilvusStore:
         info = self._call("describing the collection", c.describe_collection, self.name)
         return dict(info.get("properties") or {})
 
+    # -- what the column is in the catalog ---------------------------------------------------------
+    def _generation(self, catalog: Catalog) -> int:
+        return catalog.gemini_generation() if self.column == GEMINI else catalog.generation
+
+    def _model(self, catalog: Catalog) -> str:
+        if self.column == GEMINI:
+            space = catalog.gemini_space()
+            return space[0] if space else ""
+        return catalog.stamps().get(_STAMP_OF[self.column], "")
+
+    def _batches(self, catalog: Catalog, ids: Optional[list[int]] = None):
+        if self.column == GEMINI:
+            return catalog.gemini_batches(BATCH, ids=ids)
+        return catalog.embedding_batches(self.column, BATCH, ids=ids)
+
+    def _ids(self, catalog: Catalog) -> set[int]:
+        return catalog.gemini_ids() if self.column == GEMINI else catalog.embedded_ids(self.column)
+
+    def _dim(self, catalog: Catalog) -> int:
+        if self.column == GEMINI:
+            space = catalog.gemini_space()
+            return space[1] if space else 0
+        return _catalog_dim(catalog, self.column)
+
     def _stamp(self, generation: int, catalog: Catalog, dim: int) -> None:
         props = {"lecturefind.generation": str(generation), "lecturefind.schema": SCHEMA,
-                 "lecturefind.model": catalog.stamps().get(_STAMP_OF[self.column], ""),
-                 "lecturefind.dim": str(dim)}
+                 "lecturefind.model": self._model(catalog), "lecturefind.dim": str(dim)}
         self._call("stamping the collection", self.client.alter_collection_properties, self.name, properties=props)
 
     def _check(self, props: dict, catalog: Catalog) -> None:
         """Refuse a collection made by another schema or model, or for vectors of another size."""
-        model = catalog.stamps().get(_STAMP_OF[self.column], "")
-        dim = _catalog_dim(catalog, self.column)
+        model = self._model(catalog)
+        dim = self._dim(catalog)
         why = None
         if props.get("lecturefind.schema") != SCHEMA:
             why = f"schema {props.get('lecturefind.schema')!r}, this version writes {SCHEMA!r}"
@@ -132,7 +159,7 @@ class MilvusStore:
 
     # -- SegmentStore -----------------------------------------------------------------------------
     def load(self, catalog: Catalog, persist: bool = False) -> "MilvusStore":
-        gen = catalog.generation
+        gen = self._generation(catalog)
         if self.generation == gen:
             return self
         with self._lock:
@@ -147,14 +174,14 @@ class MilvusStore:
                 if not persist:
                     raise StoreError(f"Milvus at {self.spec.label}: this index has no collection {self.name} there; "
                                      f"build it: {self._rebuild_hint()}")
-                self._create(_catalog_dim(catalog, self.column) or 384)
-                self._stamp(-1, catalog, _catalog_dim(catalog, self.column) or 384)     # made, not yet filled
+                self._create(self._dim(catalog) or 384)
+                self._stamp(-1, catalog, self._dim(catalog) or 384)     # made, not yet filled
                 props = self._properties() or {}
             self._check(props, catalog)
             self._ensure_loaded()
             if persist and props.get("lecturefind.generation") != str(gen):
                 self._repair(catalog)
-                self._stamp(gen, catalog, _catalog_dim(catalog, self.column) or int(props["lecturefind.dim"]))
+                self._stamp(gen, catalog, self._dim(catalog) or int(props["lecturefind.dim"]))
             self.generation = gen
             return self
 
@@ -167,7 +194,7 @@ class MilvusStore:
     def in_step(self, catalog: Catalog) -> bool:
         """Whether the collection holds the catalog's current generation (what `status` reports)."""
         props = self._properties()
-        return props is not None and props.get("lecturefind.generation") == str(catalog.generation)
+        return props is not None and props.get("lecturefind.generation") == str(self._generation(catalog))
 
     def sync(self, catalog: Catalog, before: int, removed: list[int], added: dict[int, np.ndarray]) -> None:
         with self._lock:
@@ -180,8 +207,8 @@ class MilvusStore:
             self.load(catalog, persist=True)        # not the generation it was patched from: repair instead
             return
         with self._lock:
-            self._stamp(catalog.generation, catalog, _catalog_dim(catalog, self.column) or 384)
-            self.generation = catalog.generation
+            self._stamp(self._generation(catalog), catalog, self._dim(catalog) or 384)
+            self.generation = self._generation(catalog)
 
     def rebuild(self, catalog: Catalog) -> int:
         with self._lock:
@@ -191,15 +218,15 @@ class MilvusStore:
             c = self.client
             if self._call("listing collections", c.has_collection, self.name):
                 self._call("dropping the collection", c.drop_collection, self.name)
-            dim = _catalog_dim(catalog, self.column) or 384
+            dim = self._dim(catalog) or 384
             self._create(dim)
             n = 0
-            for ids, vecs, texts in catalog.embedding_batches(self.column, BATCH):
+            for ids, vecs, texts in self._batches(catalog):
                 self._write(ids, vecs, texts, upsert=False)
                 n += len(ids)
             self._flush()
-            self._stamp(catalog.generation, catalog, dim)
-            self.generation = catalog.generation
+            self._stamp(self._generation(catalog), catalog, dim)
+            self.generation = self._generation(catalog)
             return n
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -262,7 +289,7 @@ class MilvusStore:
             self._call("writing vectors", fn, self.name, rows)
 
     def _upsert(self, catalog: Catalog, ids: list[int]) -> None:
-        for bids, vecs, texts in catalog.embedding_batches(self.column, BATCH, ids=ids):
+        for bids, vecs, texts in self._batches(catalog, ids):
             self._write(bids, vecs, texts, upsert=True)
 
     def _delete(self, ids) -> None:
@@ -286,7 +313,7 @@ class MilvusStore:
 
     def _repair(self, catalog: Catalog) -> None:
         """Make the collection hold exactly the catalog's vectors: drop what the catalog lost, add what it gained."""
-        stored, wanted = self._stored_ids(), catalog.embedded_ids(self.column)
+        stored, wanted = self._stored_ids(), self._ids(catalog)
         self._delete(sorted(stored - wanted))
         self._upsert(catalog, sorted(wanted - stored))
         self._flush()

@@ -44,6 +44,7 @@ class Extracted:
     timings: dict = field(default_factory=dict)
     transcript: Optional[Transcript] = None      # language, how it was chosen, any note for the user
     prompt: str = ""                             # what the speech decoder was given (the vocabulary)
+    later: bool = False     # a large PDF: its descriptors (and, with FAISS, its vectors) are made after the commit
 
 
 def _noop(stage: str, done: float, total: float) -> None:
@@ -214,7 +215,7 @@ class Extractor:
         t0 = time.perf_counter()
         pages = PdfPages(path)
         out = Extracted(kind="pdf", pages=len(pages))
-        later = len(pages) > self.cfg.pdf_later_above     # descriptors of its pages of text alone come later
+        later = out.later = len(pages) > self.cfg.pdf_later_above     # its descriptors come after the commit
         problems: list[str] = []
         window: deque[Future[Slide]] = deque()
 

@@ -26,7 +26,8 @@ from ..ml_models import MLModels
 from ..words import reads_as_english
 from .extract import Extracted, Extractor
 
-OWED_BATCH = 32     # owed pages given their vectors per transaction (~15 s of work: a kill loses at most that)
+OWED_BATCH = 64     # owed pages paid per transaction (~50 s of work: a kill loses at most that; each batch is a new
+                    # generation, which every searcher reloads)
 
 
 @dataclass
@@ -195,9 +196,10 @@ class Ingestor:
             while pending:
                 job = pending.popleft()
                 self._guarded(rep, job.path, self._finish, rep, job)
+            self._pay_owed(rep)          # also what a run killed before this point owed
             try:
-                self._pay_owed(rep)          # also what a run killed before this point owed
-            except (LectureFindError, OSError) as e:
+                self._sync_gemini()
+            except LectureFindError as e:
                 rep.errors.append(str(e))
                 self.log(f"error: {printable(str(e))}")
             dirty = self.catalog.dirty_link_courses()   # also those of a run killed before this point
@@ -307,7 +309,9 @@ class Ingestor:
         if not ex.segments:
             raise MediaError(path, "nothing to index (no speech, slides or text found)")
         t1 = time.perf_counter()
-        later = ex.kind == "pdf" and len(ex.slides) > self.cfg.pdf_later_above    # see `_pay_owed`
+        # a large PDF's vectors come after its commit (`_pay_owed`); not in Milvus, whose BM25 holds only the
+        # segments with a vector
+        later = ex.later and self.store.kind == "faiss"
         lang = ex.transcript.language if ex.transcript else None
         sent_vecs: Optional[np.ndarray] = None
         slide_vecs: Optional[np.ndarray] = None
@@ -319,7 +323,8 @@ class Ingestor:
             emb = self.models.embedder
             sent_vecs = sent_e5 = emb.passages([s.text for s in ex.sentences])
             slide_vecs = slide_e5 = emb.passages([s.text for s in ex.slides])
-            seg_vecs = [segment_vector(seg, list(sent_e5), list(slide_e5)) for seg in ex.segments]
+            sent_rows, slide_rows = list(sent_e5), list(slide_e5)
+            seg_vecs = [segment_vector(seg, sent_rows, slide_rows) for seg in ex.segments]
             sent_en = self._english([s.text for s in ex.sentences], lang)
             slide_en = self._english([s.text for s in ex.slides], lang)
             seg_en = [segment_vector(seg, sent_en, slide_en) for seg in ex.segments]
@@ -355,33 +360,53 @@ class Ingestor:
 
     def _pay_owed(self, rep: IngestReport) -> None:
         """Pages committed by their words (a large PDF's: see `IngestConfig.pdf_later_above`) get their vectors
-        and visual descriptors, a batch per transaction, so a run killed here leaves the
-        rest owed to the next run, with nothing made twice. Searches meanwhile find those pages by their words."""
+        and visual descriptors, a batch per transaction, so a run killed here leaves the rest owed to the next
+        run, with nothing made twice. Searches meanwhile find those pages by their words. A failure is one line;
+        the pages stay owed."""
         total = self.catalog.owed_count()
         if not total:
             return
-        t0, paid = time.perf_counter(), 0
-        while batch := self.catalog.owed_pages(OWED_BATCH):
-            path = batch[0]["path"]
-            texts = [r["text"] if r["vectors"] else "" for r in batch]
-            want = [i for i, t in enumerate(texts) if t]
-            vecs: list[Optional[np.ndarray]] = [None] * len(batch)
-            vecs_en: list[Optional[np.ndarray]] = [None] * len(batch)
-            if want:
-                for i, v in zip(want, self.models.embedder.passages([texts[i] for i in want])):
-                    vecs[i] = v
-                for lang in {batch[i]["language"] for i in want}:
-                    same = [i for i in want if batch[i]["language"] == lang]
-                    for i, v in zip(same, self._english([texts[i] for i in same], lang)):
-                        vecs_en[i] = v
-            visual = [self.extractor.page_features(r["image"], r["visual"]) if r["visual"] else None for r in batch]
-            done = self.catalog.pay_owed(list(zip(batch, vecs, vecs_en, visual)))
-            self._sync_stores(done, path)
-            paid += len(batch)
-            if self.reporter:
-                self.reporter(path, "later", min(paid, total), total)
-        rep.owed_paid += paid
-        rep.stage_seconds["later"] = rep.stage_seconds.get("later", 0.0) + time.perf_counter() - t0
+        t0, path = time.perf_counter(), ""
+        try:
+            while batch := self.catalog.owed_pages(OWED_BATCH):
+                path = batch[0]["path"]
+                self._pay_batch(batch, path)
+                rep.owed_paid += len(batch)
+                if self.reporter:
+                    self.reporter(path, "later", min(rep.owed_paid, total), total)
+        except Exception as e:  # noqa: BLE001 - one line, and the links, the summary and the next run go on
+            reason = str(e) if isinstance(e, LectureFindError) else f"unexpected {type(e).__name__}: {str(e)[:160]}"
+            line = (f"error: {printable(path)}: the vectors of its pages could not all be made ({printable(reason)}); "
+                    "those pages are found by their words, and the next ingest tries again")
+            rep.errors.append(line)
+            self.log(line)
+        finally:
+            rep.stage_seconds["later"] = rep.stage_seconds.get("later", 0.0) + time.perf_counter() - t0
+
+    def _pay_batch(self, batch: list, path: str) -> None:
+        texts = [r["text"] if r["vectors"] else "" for r in batch]
+        want = [i for i, t in enumerate(texts) if t]
+        vecs: list[Optional[np.ndarray]] = [None] * len(batch)
+        vecs_en: list[Optional[np.ndarray]] = [None] * len(batch)
+        if want:
+            for i, v in zip(want, self.models.embedder.passages([texts[i] for i in want])):
+                vecs[i] = v
+            for lang in {batch[i]["language"] for i in want}:
+                same = [i for i in want if batch[i]["language"] == lang]
+                for i, v in zip(same, self._english([texts[i] for i in same], lang)):
+                    vecs_en[i] = v
+        visual = [self.extractor.page_features(r["image"], r["visual"]) if r["visual"] else None for r in batch]
+        done = self.catalog.pay_owed(list(zip(batch, vecs, vecs_en, visual)))
+        self._sync_stores(done, path)
+
+    def _sync_gemini(self) -> None:
+        """With the Milvus store, its Gemini collection is brought to the catalog's Gemini vectors (made by an
+        extra indexer, this run or one killed before its end): created, and repaired by ids when behind."""
+        if self.store.kind != "milvus" or self.catalog.gemini_space() is None:
+            return
+        from ..index.milvus import GEMINI, MilvusStore
+
+        MilvusStore(self.store, self.catalog, GEMINI).load(self.catalog, persist=True)
 
     def _index_extra(self, path: str) -> None:
         """Each extra indexer on a committed file (it does only what the file still lacks); on success an earlier

@@ -40,6 +40,7 @@ ENGLISH_WEIGHT = float(os.environ.get("LECTUREFIND_ENGLISH_WEIGHT", "0.1"))
 ENGLISH_NEUTRAL = float(os.environ.get("LECTUREFIND_ENGLISH_NEUTRAL", "0.4"))
 WEIGHTED_COVERAGE = os.environ.get("LECTUREFIND_WEIGHTED_COVERAGE", "1") != "0"   # rare words count more
 _EVIDENCE = {"sentence": "speech", "slide": "slide", "page": "page", "segment": "clip"}   # anchor kind -> evidence
+UNKNOWN_COS = 0.80     # the neutral cosine of `calibrate`: a segment without vectors yet is scored by its words alone
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 
 
@@ -173,6 +174,8 @@ class Searcher:
         hits: list[Hit] = []
         for r in rows:
             anchor, cos, cov = self._best_anchor(r, qv, cov_of)
+            if r["embedding"] is None:
+                cos = UNKNOWN_COS      # a page still owed its vectors (a large PDF's): judged by its words
             conf = calibrate(cos, cov) if qv[0] is not None else 0.5
             rank_part = fused[r["id"]] / best_rrf
             score = conf * (0.8 + 0.2 * rank_part)     # evidence sets the level, fused rank orders near-ties
