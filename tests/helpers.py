@@ -88,6 +88,15 @@ def scalar(conn: sqlite3.Connection, sql: str, args=()):
     return conn.execute(sql, args).fetchone()[0]
 
 
+def rows_of(index_dir: str, sql: str, args=()) -> list[tuple]:
+    """The rows of one query on an index's catalog (opened and closed around it)."""
+    conn = connect(index_dir)
+    try:
+        return [tuple(r) for r in conn.execute(sql, args).fetchall()]
+    finally:
+        conn.close()
+
+
 def index_problems(index_dir: str) -> list[str]:
     """Every inconsistency between the catalog tables, the FTS table and the persisted FAISS file."""
     conn = connect(index_dir)

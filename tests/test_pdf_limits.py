@@ -14,7 +14,7 @@ import sys
 import time
 
 import pytest
-from helpers import HANDOUT, ROOT, connect, index_problems, run_cli, scalar
+from helpers import HANDOUT, ROOT, index_problems, rows_of, run_cli
 
 from lecturefind.config import IngestConfig
 from lecturefind.errors import MediaError
@@ -214,12 +214,8 @@ def test_ingest_prints_one_warning_per_hostile_file_and_indexes_the_rest(tmp_pat
         assert line.startswith(f"warning: {path}: page 3 "), line
         assert len(line) < 300
     assert index_problems(idx) == []
-    conn = connect(idx)
-    try:
-        assert scalar(conn, "SELECT COUNT(*) FROM segments WHERE page IS NOT NULL") == 10
-        assert scalar(conn, "SELECT COUNT(*) FROM slides WHERE text LIKE 'Ordinary page 5%'") == 2
-    finally:
-        conn.close()
+    assert rows_of(idx, "SELECT (SELECT COUNT(*) FROM segments WHERE page IS NOT NULL), "
+                        "(SELECT COUNT(*) FROM slides WHERE text LIKE 'Ordinary page 5%')") == [(10, 2)]
 
 
 @pytest.mark.models
@@ -278,13 +274,9 @@ def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_a
     later = IngestConfig(pdf_later_above=5)
 
     def page_state(index_dir: str) -> dict[int, tuple]:
-        conn = connect(index_dir)
-        try:
-            rows = conn.execute("SELECT s.page, s.embedding, s.embedding_en, sl.embedding, "
-                                "(SELECT COUNT(*) FROM visual v WHERE v.slide_id = sl.id) FROM segments s "
-                                "JOIN slides sl ON sl.lecture_id = s.lecture_id AND sl.page = s.page").fetchall()
-        finally:
-            conn.close()
+        rows = rows_of(index_dir, "SELECT s.page, s.embedding, s.embedding_en, sl.embedding, (SELECT COUNT(*) FROM "
+                       "visual v WHERE v.slide_id = sl.id) FROM segments s JOIN slides sl ON "
+                       "sl.lecture_id = s.lecture_id AND sl.page = s.page")
         return {r[0]: (from_blob(r[1]), from_blob(r[2]), from_blob(r[3]), r[4]) for r in rows}
 
     # 1. a run killed right after the commit: every page found by its words, none has a vector yet
@@ -301,9 +293,7 @@ def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_a
     assert index_problems(idx) == []
     r = run_cli("status", "--index", idx)
     assert "7 pages still owe their vectors or picture descriptors" in r.stdout, r.stdout
-    conn = connect(idx)
-    page5 = scalar(conn, "SELECT text FROM slides WHERE page = 5")
-    conn.close()
+    ((page5,),) = rows_of(idx, "SELECT text FROM slides WHERE page = 5")
     words = " ".join(page5.split()[40:52])
     s = Searcher(idx, models=models)
     try:
@@ -351,12 +341,7 @@ def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_a
     assert rep.unchanged == 1 and rep.owed_paid == 5 and not rep.errors
     assert "5 pages given their vectors after their words" in rep.summary()
     assert index_problems(idx) == []
-    conn = connect(idx)
-    try:
-        assert scalar(conn, "SELECT COUNT(*) FROM owed") == 0
-        assert scalar(conn, "SELECT COUNT(*) FROM visual") == 7
-    finally:
-        conn.close()
+    assert rows_of(idx, "SELECT (SELECT COUNT(*) FROM owed), (SELECT COUNT(*) FROM visual)") == [(0, 7)]
     assert "still owe" not in run_cli("status", "--index", idx).stdout
 
     # the same vectors as an ingest of the whole file at once (descriptors: from the saved render, not the raw one)
