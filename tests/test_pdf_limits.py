@@ -279,14 +279,22 @@ def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_a
                        "sl.lecture_id = s.lecture_id AND sl.page = s.page")
         return {r[0]: (from_blob(r[1]), from_blob(r[2]), from_blob(r[3]), r[4]) for r in rows}
 
+    def run(log=lambda line: None, killed: bool = False):
+        """One ingest run of the book (`killed`: it must end in the KeyboardInterrupt a patched step raises)."""
+        ing = Ingestor(idx, later, models=models, log=log)
+        try:
+            if not killed:
+                return ing.ingest([book], course="Book")
+            with pytest.raises(KeyboardInterrupt):
+                ing.ingest([book], course="Book")
+        finally:
+            ing.close()
+
     # 1. a run killed right after the commit: every page found by its words, none has a vector yet
     def killed(self, rep):
         raise KeyboardInterrupt
     monkeypatch.setattr(Ingestor, "_pay_owed", killed)
-    ing = Ingestor(idx, later, models=models, log=lambda line: None)
-    with pytest.raises(KeyboardInterrupt):
-        ing.ingest([book], course="Book")
-    ing.close()
+    run(killed=True)
     monkeypatch.undo()
     state = page_state(idx)
     assert sorted(state) == list(range(1, 8)) and all(v[0] is None and v[3] == 0 for v in state.values())
@@ -307,9 +315,7 @@ def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_a
         raise RuntimeError("model session lost")
     monkeypatch.setattr(Ingestor, "_pay_batch", broken)
     lines: list[str] = []
-    ing = Ingestor(idx, later, models=models, log=lines.append)
-    rep = ing.ingest([book], course="Book")
-    ing.close()
+    rep = run(log=lines.append)
     monkeypatch.undo()
     assert rep.unchanged == 1 and rep.owed_paid == 0 and len(rep.errors) == 1 and lines == rep.errors
     assert lines[0].startswith(f"error: {book}: the vectors of its pages could not all be made (unexpected "
@@ -326,18 +332,13 @@ def test_a_large_pdf_is_found_by_its_words_at_once_and_its_vectors_follow_even_a
         calls.append(len(done.added))
         raise KeyboardInterrupt
     monkeypatch.setattr(Ingestor, "_sync_stores", sync_then_kill)
-    ing = Ingestor(idx, later, models=models, log=lambda line: None)
-    with pytest.raises(KeyboardInterrupt):
-        ing.ingest([book], course="Book")
-    ing.close()
+    run(killed=True)
     monkeypatch.setattr(Ingestor, "_sync_stores", real_sync)
     assert calls == [2] and sum(v[0] is not None for v in page_state(idx).values()) == 2
     assert index_problems(idx) == []
 
     # 3. ... and the one after pays the other 5, with nothing made twice
-    ing = Ingestor(idx, later, models=models, log=lambda line: None)
-    rep = ing.ingest([book], course="Book")
-    ing.close()
+    rep = run()
     assert rep.unchanged == 1 and rep.owed_paid == 5 and not rep.errors
     assert "5 pages given their vectors after their words" in rep.summary()
     assert index_problems(idx) == []
