@@ -777,7 +777,11 @@ class Catalog:
 
     def gemini_ids(self) -> set[int]:
         """Ids of the segments with a vector in the Gemini space."""
-        return {int(i) for ids, _, _ in self.gemini_batches(20000) for i in ids}
+        space = self.gemini_space()
+        if space is None:
+            return set()
+        return {r[0] for r in self.q("SELECT g.segment_id FROM gemini_segments g JOIN segments s ON "
+                                     "s.id = g.segment_id WHERE g.model = ? AND g.dims = ?", space[:2])}
 
     def gemini_vectors(self) -> tuple[np.ndarray, np.ndarray, Optional[str]]:
         """(segment ids, vectors, model) of the index's Gemini space: the most common (model, dims)."""
