@@ -159,3 +159,25 @@ def test_each_build_state_is_read_from_the_one_decode_and_repeated_lines_are_not
     # and each bullet are recognised once (20 lines shown; a line detected as two boxes may add one or two)
     assert sum(recognised) <= 1 + len(BULLETS) + 2, recognised
     assert ingest(str(tmp_path / "idx2"), 2) == one
+
+
+def test_two_copies_of_one_video_can_save_their_keyframes_at_once(tmp_path):
+    """With --jobs, two copies of one file (same content key, so the same keyframe names) are read at once: their
+    keyframe writes must not take each other's temporary file (stop 20: a FileNotFoundError failed a copy)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from lecturefind.config import IngestConfig
+    from lecturefind.ingest.extract import Extractor
+
+    ex = Extractor(None, IngestConfig(), str(tmp_path / "keyframes"))      # saving needs no model
+    img = np.full((720, 1280, 3), 200, np.uint8)
+
+    def save(_: int) -> list[str]:
+        return [ex._save_keyframe("ef7332388cb16e4d", i % 4, img) for i in range(40)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        names = [n for batch in pool.map(save, range(4)) for n in batch]
+    assert sorted(set(names)) == [f"ef7332388cb16e4d_{i:04d}.jpg" for i in range(4)]
+    assert sorted(os.listdir(tmp_path / "keyframes")) == sorted(set(names))      # no temporary file left

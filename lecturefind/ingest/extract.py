@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -195,7 +196,9 @@ class Extractor:
         s = INDEX_SIDE / max(h, w)   # same size the visual features were computed at
         if s < 1:
             img = cv2.resize(img, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
-        tmp = os.path.join(self.keyframe_dir, name + ".tmp.jpg")
+        # a temporary name of this thread's own: two copies of one file (same content key, same keyframe names)
+        # may be worked on at once with --jobs; each writes whole and os.replace is atomic
+        tmp = os.path.join(self.keyframe_dir, f"{name}.{os.getpid()}-{threading.get_ident()}.tmp.jpg")
         cv2.imwrite(tmp, img, [cv2.IMWRITE_JPEG_QUALITY, 88])
         os.replace(tmp, os.path.join(self.keyframe_dir, name))
         return name
