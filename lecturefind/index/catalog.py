@@ -505,26 +505,28 @@ class Catalog:
         assert column in ("embedding", "embedding_en")
         sql = (f"SELECT s.id, s.{column}, f.text FROM segments s LEFT JOIN segments_fts f ON f.rowid = s.id "
                f"WHERE length(s.{column}) > 0")
+        for rows in self._batched(sql, (), "s.id", batch, ids):
+            yield (np.array([r[0] for r in rows], dtype=np.int64),
+                   np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
+                   [r[2] or "" for r in rows])
+
+    def _batched(self, sql: str, args: Sequence, key: str, batch: int, ids: Optional[Sequence[int]]):
+        """The rows of `sql` (a WHERE clause; its first column `key`, a segment id) in id order, at most `batch`
+        at a time; `ids`: only these."""
         if ids is None:
-            chunks: Iterable = [None]
-        else:
-            wanted = sorted(int(i) for i in ids)
-            chunks = [wanted[i:i + batch] for i in range(0, len(wanted), batch)]
-        last = 0
-        for chunk in chunks:
-            while True:
-                if chunk is None:
-                    rows = self.q(sql + " AND s.id > ? ORDER BY s.id LIMIT ?", (last, batch))
-                else:
-                    rows = self.q(sql + f" AND s.id IN ({','.join('?' * len(chunk))}) ORDER BY s.id", chunk)
-                if not rows:
-                    break
+            last = 0
+            while rows := self.q(sql + f" AND {key} > ? ORDER BY {key} LIMIT ?", (*args, last, batch)):
+                yield rows
+                if len(rows) < batch:
+                    return
                 last = rows[-1][0]
-                yield (np.array([r[0] for r in rows], dtype=np.int64),
-                       np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
-                       [r[2] or "" for r in rows])
-                if chunk is not None or len(rows) < batch:
-                    break
+            return
+        wanted = sorted(int(i) for i in ids)
+        for i in range(0, len(wanted), batch):
+            chunk = wanted[i:i + batch]
+            rows = self.q(sql + f" AND {key} IN ({','.join('?' * len(chunk))}) ORDER BY {key}", (*args, *chunk))
+            if rows:
+                yield rows
 
     def embedded_ids(self, column: str = "embedding") -> set[int]:
         """Ids of the segments with a vector in `column`."""
@@ -758,20 +760,7 @@ class Catalog:
             return
         sql = ("SELECT g.segment_id, g.vec FROM gemini_segments g JOIN segments s ON s.id = g.segment_id "
                "WHERE g.model = ? AND g.dims = ?")
-        wanted = None if ids is None else sorted(int(i) for i in ids)
-        last, k = 0, 0
-        while True:
-            if wanted is None:
-                rows = self.q(sql + " AND g.segment_id > ? ORDER BY g.segment_id LIMIT ?", (*space[:2], last, batch))
-            else:
-                chunk, k = wanted[k:k + batch], k + batch
-                rows = self.q(sql + f" AND g.segment_id IN ({','.join('?' * len(chunk))}) ORDER BY g.segment_id",
-                              (*space[:2], *chunk)) if chunk else []
-            if not rows:
-                if wanted is None or k >= len(wanted):
-                    return
-                continue
-            last = rows[-1][0]
+        for rows in self._batched(sql, space[:2], "g.segment_id", batch, ids):
             yield (np.array([r[0] for r in rows], np.int64), np.stack([np.frombuffer(r[1], np.float32) for r in rows]),
                    [""] * len(rows))
 
@@ -786,7 +775,7 @@ class Catalog:
     def gemini_vectors(self) -> tuple[np.ndarray, np.ndarray, Optional[str]]:
         """(segment ids, vectors, model) of the index's Gemini space: the most common (model, dims)."""
         space = self.gemini_space()
-        parts = list(self.gemini_batches(20000))
+        parts = list(self.gemini_batches(20000)) if space else []
         if space is None or not parts:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32), None
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), space[0]
