@@ -292,7 +292,16 @@ def _store_state(cat) -> str:
         state = "in step with the catalog" if e5.in_step(cat) else (
             "behind the catalog (the next search rebuilds it)" if spec.kind == "faiss" else
             f"behind the catalog: run `lecturefind ingest` or `lecturefind reindex --index {cat.index_dir}`")
-        return f"{e5.describe()} ({state})"
+        out = f"{e5.describe()} ({state})"
+        if spec.kind == "faiss":
+            from .index.bm25 import FILE, Bm25Index
+
+            key = Bm25Index.file_key(os.path.join(cat.index_dir, FILE))
+            words = "in step" if key == cat.texts_key() else (
+                f"{'behind the catalog' if key else 'not written'}: words are ranked with SQLite FTS5 until the "
+                "next `lecturefind ingest`")
+            out += f"; words: {FILE} ({words})"
+        return out
     except LectureFindError as e:
         return printable(str(e))
 
@@ -316,15 +325,19 @@ def reindex(index_dir, store) -> None:
         try:
             spec = store_spec(cat, index_dir, store)
             counts = [s.rebuild(cat) for s in open_stores(spec, cat, index_dir)]
-            gemini = ""
+            extra, words = "", ""
+            if spec.kind == "faiss":
+                from .index.bm25 import Bm25Cache
+
+                words = f" and BM25 over {Bm25Cache.of(index_dir).rebuild(cat).n} segments' words"
             if spec.kind == "milvus" and cat.gemini_space() is not None:
                 from .index.milvus import GEMINI, MilvusStore
 
-                gemini = f" and {MilvusStore(spec, cat, GEMINI).rebuild(cat)} Gemini"
+                extra = f" and {MilvusStore(spec, cat, GEMINI).rebuild(cat)} Gemini"
             cat.set_setting("store", str(spec))
         finally:
             cat.close()
-    click.echo(f"{spec.label}: {counts[0]} e5 and {counts[1]} English{gemini} vectors from the catalog in "
+    click.echo(f"{spec.label}: {counts[0]} e5 and {counts[1]} English{extra} vectors{words} from the catalog in "
                f"{time.perf_counter() - t0:.1f} s; search and serve use this store now")
 
 

@@ -134,6 +134,7 @@ def index_problems(index_dir: str) -> list[str]:
                 out.append(f"{what}: {n}")
         ids = {r[0] for r in conn.execute("SELECT id FROM segments WHERE embedding IS NOT NULL")}
         ids_en = {r[0] for r in conn.execute("SELECT id FROM segments WHERE length(embedding_en) > 0")}
+        all_ids = {r[0] for r in conn.execute("SELECT id FROM segments")}
         gen = int(scalar(conn, "SELECT value FROM meta WHERE key='generation'"))
     finally:
         conn.close()
@@ -154,7 +155,30 @@ def index_problems(index_dir: str) -> list[str]:
         if faiss_ids != want:
             out.append(f"{name}: ids differ from segment ids: {len(faiss_ids - want)} extra, "
                        f"{len(want - faiss_ids)} missing")
+    out += _bm25_problems(index_dir, all_ids)
     return out
+
+
+def _bm25_problems(index_dir: str, ids: set) -> list[str]:
+    """The in-memory BM25 file, where there is one: stamped with the catalog's texts, and holding their segments."""
+    from lecturefind.index.bm25 import FILE, Bm25Index
+    from lecturefind.index.catalog import Catalog
+
+    path = os.path.join(index_dir, FILE)
+    if not os.path.exists(path):
+        return []
+    index = Bm25Index.load(path)
+    if index is None:
+        return [f"{FILE} cannot be read"]
+    cat = Catalog(index_dir, readonly=True)
+    try:
+        key = cat.texts_key()
+    finally:
+        cat.close()
+    if index.key != key:
+        return [f"{FILE} is stamped {index.key}, the catalog's texts are at {key}"]
+    held = set(index.ids.tolist())
+    return [] if held == ids else [f"{FILE}: {len(held - ids)} segments extra, {len(ids - held)} missing"]
 
 
 def segments_by_file(index_dir: str) -> dict[str, list[tuple]]:

@@ -178,8 +178,42 @@ def test_segments_cover_each_lecture_within_the_audio_cap(sample_index):
     assert [p for _, _, p in segs[DECK["file"]]] == PAGES
 
 
-def test_sample_index_is_consistent(sample_index):
+def test_sample_index_is_consistent(sample_index, searcher):
     assert index_problems(sample_index) == []
+    assert os.path.exists(os.path.join(sample_index, "bm25.idx"))      # in step: index_problems checks it
+    searcher.search_text("eigenvalue condition")
+    assert searcher.lexical._mem is not None                            # BM25 in memory, not FTS5
+
+
+def test_an_unwritable_word_index_is_a_warning_and_search_goes_on_with_fts5(index_copy, models):
+    from lecturefind.index.bm25 import Bm25Cache
+    from lecturefind.ingest.pipeline import Ingestor
+    from lecturefind.rank.searcher import Searcher
+
+    s = Searcher(index_copy, models=models)
+    question = GT["videos"][0]["slides"][1]["visible_text"].splitlines()[0]
+    want = [(m.file, m.start_s) for m in s.search_text(question)]
+    s.close()
+    path = os.path.join(index_copy, "bm25.idx")
+    os.remove(path)
+    os.mkdir(path)                         # the file cannot be replaced: as on a full or read-only disk
+    lines: list[str] = []
+    ing = Ingestor(index_copy, models=models, log=lines.append)
+    try:
+        rep = ing.ingest([SAMPLE], course=GT["course"])
+    finally:
+        ing.close()
+    assert rep.errors == []
+    warned = [ln for ln in lines if "in-memory word index" in ln]
+    assert len(warned) == 1 and warned[0].startswith("warning: ") and "\n" not in warned[0], lines
+    assert not [f for f in os.listdir(index_copy) if ".tmp" in f]
+    Bm25Cache.of(index_copy).index = None          # as a new process finds it: no file to map
+    s = Searcher(index_copy, models=models)
+    try:
+        assert [(m.file, m.start_s) for m in s.search_text(question)] == want
+        assert s.lexical._mem is None                                   # FTS5 ranked it, the same way
+    finally:
+        s.close()
 
 
 def test_reingest_unchanged_course_is_a_noop(index_copy, models):
@@ -196,6 +230,7 @@ def test_reingest_unchanged_course_is_a_noop(index_copy, models):
         ing.close()
     n = len(SAMPLE_FILES)
     assert (rep.files, rep.ingested, rep.unchanged, rep.errors) == (n, 0, n, [])
+    assert "bm25" not in rep.stage_seconds          # its words unchanged, the in-memory BM25 is not rebuilt
     conn = connect(index_copy)
     after = conn.execute("SELECT id, lecture_id, start_s, end_s FROM segments ORDER BY id").fetchall()
     assert [tuple(r) for r in after] == [tuple(r) for r in before]

@@ -217,6 +217,7 @@ class Catalog:
             c.execute("CREATE VIRTUAL TABLE segments_fts USING fts5(text, tokenize='unicode61 remove_diacritics 2')")
             c.executemany("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)",
                           [(r[0], fts_text("\n".join(t for t in (r[1], r[2]) if t), r[3])) for r in rows])
+            self._bump_texts()
             self.bump_generation()
 
     # -- plumbing (tests and tools read with q/one; the package uses the named methods) -------------
@@ -239,6 +240,26 @@ class Catalog:
 
     def bump_generation(self) -> None:
         self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+
+    def _bump_texts(self) -> None:
+        """BM25's texts changed (segments_fts): a cache of them (`index.bm25`) is behind from now on."""
+        self.conn.execute("INSERT INTO meta VALUES('texts', '1') ON CONFLICT(key) DO UPDATE SET "
+                          "value = CAST(value AS INTEGER) + 1")
+
+    def texts_key(self) -> tuple[int, int]:
+        """What a cache of BM25's texts is stamped with: (texts changed count, the highest segment id; ids are
+        never reused), two look-ups at any size."""
+        row = self.one("SELECT value FROM meta WHERE key='texts'")
+        top = self.one("SELECT MAX(id) FROM segments")
+        return (int(row[0]) if row else 0, int(top[0] or 0) if top else 0)
+
+    def fts_rows(self, batch: int = 5000):
+        """(segment id, BM25 text) of every segment, `batch` at a time in id order (building `index.bm25`)."""
+        last = 0
+        while rows := self.q("SELECT rowid, text FROM segments_fts WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                             (last, batch)):
+            yield [(r[0], r[1]) for r in rows]
+            last = rows[-1][0]
 
     def set_stamps(self, stamps: dict) -> None:
         for k, v in stamps.items():
@@ -364,6 +385,8 @@ class Catalog:
                 out.added[sid] = vec
             if ven is not None and sid is not None:
                 out.added_en[sid] = ven
+        if content.segments:
+            self._bump_texts()
         sent_vecs = content.sentence_vecs if content.sentence_vecs is not None else [None] * len(content.sentences)
         sent_en = _en(content.sentence_vecs_en, len(content.sentences))
         for sent, vec, ven in zip(content.sentences, sent_vecs, sent_en):
@@ -401,6 +424,8 @@ class Catalog:
         if c.execute(f"DELETE FROM gemini_segments WHERE segment_id IN ({segs})", (lecture_id,)).rowcount:
             self._bump_gemini_generation()
         c.execute(f"DELETE FROM segments_fts WHERE rowid IN ({segs})", (lecture_id,))
+        if seg_ids:
+            self._bump_texts()
         c.execute("DELETE FROM segments WHERE lecture_id = ?", (lecture_id,))
         c.execute("DELETE FROM words WHERE sentence_id IN (SELECT id FROM sentences WHERE lecture_id = ?)",
                   (lecture_id,))

@@ -20,6 +20,7 @@ import numpy as np
 from ..config import IngestConfig
 from ..errors import LectureFindError, MediaError, os_reason, printable
 from ..formats import ingest_exts, media_kind
+from ..index.bm25 import Bm25Cache
 from ..index.catalog import Catalog, LectureContent, Replaced
 from ..index.store import StoreError, open_stores, store_spec
 from ..ml_models import MLModels
@@ -209,6 +210,7 @@ class Ingestor:
 
                 rebuild_links(self.catalog, dirty)
                 rep.stage_seconds["links"] = time.perf_counter() - t1
+            self._sync_bm25(rep)
         rep.elapsed = time.perf_counter() - t0
         return rep
 
@@ -398,6 +400,19 @@ class Ingestor:
         visual = [self.extractor.page_features(r["image"], r["visual"]) if r["visual"] else None for r in batch]
         done = self.catalog.pay_owed(list(zip(batch, vecs, vecs_en, visual)))
         self._sync_stores(done, path)
+
+    def _sync_bm25(self, rep: IngestReport) -> None:
+        """The in-memory BM25 file brought to the catalog's texts (also after a run killed before here); while
+        it cannot be, search ranks by words with FTS5, the same ranking, slower on a large catalog."""
+        if self.store.kind != "faiss":
+            return                      # Milvus ranks by BM25 itself
+        t0 = time.perf_counter()
+        try:
+            if Bm25Cache.of(self.index_dir).refresh(self.catalog) is not None:
+                rep.stage_seconds["bm25"] = time.perf_counter() - t0
+        except OSError as e:
+            self.log(f"warning: {printable(self.index_dir)}: the in-memory word index could not be written "
+                     f"({os_reason(e)}); search ranks by words with SQLite meanwhile, and the next ingest tries again")
 
     def _sync_gemini(self) -> None:
         """With the Milvus store, its Gemini collection is brought to the catalog's Gemini vectors (made by an

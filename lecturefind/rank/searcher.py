@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..index.bm25 import Bm25Cache
 from ..index.catalog import Catalog, from_blob
 from ..index.store import SegmentStore, TextSearch, open_stores, store_spec
 from ..ml_models import MLModels
@@ -91,7 +92,8 @@ class Searcher:
                                                                self.catalog, self.index_dir)
         self.visual = VisualRetriever(self.catalog)
         text_store = self.vectors if isinstance(self.vectors, TextSearch) else None    # Milvus: BM25 there too
-        self.lexical = LexicalRetriever(self.catalog, text_store)
+        self.lexical = LexicalRetriever(self.catalog, text_store,
+                                        Bm25Cache.of(self.index_dir) if text_store is None else None)
         self.retrievers: tuple[Retriever, ...] = (
             self.lexical, VectorRetriever(self.catalog, self.vectors, self.vectors_en if ENGLISH_PATH else None),
             *extra_retrievers)

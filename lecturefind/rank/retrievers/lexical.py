@@ -1,17 +1,19 @@
-"""Lexical retrieval: BM25 over the segments' words (SQLite FTS5, or the store's own BM25 where it has one)."""
+"""Lexical retrieval: BM25 over the segments' words (in memory from `bm25.idx`, else SQLite FTS5; or the store's
+own BM25 where it has one)."""
 from __future__ import annotations
 
 import math
 import os
 from typing import Optional
 
+from ...index.bm25 import Bm25Cache, Bm25Index
 from ...index.catalog import Catalog
 from ...index.store import TextSearch
 from ...words import flat_terms, fts_query, fts_terms, query_words
 from ..query import Query
 from .base import CANDIDATES, Ranked, Reads
 
-PRUNE_ABOVE = 20000   # segments; below this every query word goes to BM25
+PRUNE_ABOVE = 20000   # segments; below this every query word goes to FTS5 (in memory: always every word)
 MAX_TERMS = 6
 MAX_DF = 0.05         # a word in more than this share of segments adds cost, not ranking
 DF_MEMORY = 200_000   # terms whose document counts are kept per catalog generation
@@ -26,10 +28,15 @@ class LexicalRetriever:
     name = "lexical"
     reads: Reads = "text"
 
-    def __init__(self, catalog: Catalog, text_store: Optional[TextSearch] = None):
-        """`text_store`: a store ranking by BM25 itself (Milvus); the catalog's FTS5 still weighs the words."""
+    def __init__(self, catalog: Catalog, text_store: Optional[TextSearch] = None,
+                 memory: Optional[Bm25Cache] = None):
+        """`text_store`: a store ranking by BM25 itself (Milvus); the catalog's FTS5 still weighs the words.
+        `memory`: the index's in-memory BM25 (FTS5's ranking, every query word, a few ms at 100 k segments),
+        used whenever it holds the catalog's texts."""
         self.catalog = catalog
         self.text_store = text_store
+        self.memory = memory
+        self._mem: Optional[Bm25Index] = None
         self._gen = -1
         self._count, self._languages = 0, list[str]()       # per catalog generation
         self._df: dict[str, int] = {}         # term → segments holding it, for this generation (see _doc_counts)
@@ -37,7 +44,8 @@ class LexicalRetriever:
     def _refresh(self) -> None:
         gen = self.catalog.generation
         if self._gen != gen:
-            self._count = self.catalog.segment_count()
+            self._mem = self.memory.get(self.catalog) if self.memory is not None else None
+            self._count = self._mem.n if self._mem is not None else self.catalog.segment_count()
             self._languages = self.catalog.languages()
             self._df = {}
             self._gen = gen
@@ -46,6 +54,9 @@ class LexicalRetriever:
         """`Catalog.term_doc_counts`, each term looked up once per catalog generation (a look-up in FTS5's
         vocabulary costs ~10 ms a term at 1 M segments; ranking and weighting ask alike, and a class asks
         the same words). At most DF_MEMORY terms are kept."""
+        mem = self._mem
+        if mem is not None:
+            return {t: c for t in set(terms) if (c := mem.doc_count(t))}
         known = self._df                   # one read: another request's thread may replace it meanwhile
         terms = set(terms)
         missing = [t for t in terms if t not in known]
@@ -62,7 +73,7 @@ class LexicalRetriever:
         self._refresh()
         groups = fts_terms(text, self._languages)
         n = self._count if groups else 0
-        if n > PRUNE_ABOVE:
+        if n > PRUNE_ABOVE and self._mem is None:
             # BM25 scores every segment holding any query word: keep the rarest words, which carry the
             # ranking anyway, so a question full of common course words stays fast at 100k segments
             found = self._doc_counts(s for g in groups for s in g)
@@ -92,7 +103,10 @@ class LexicalRetriever:
 
     def rank(self, query: Query, n: int = CANDIDATES) -> list[Ranked]:
         terms = self.terms(query.text)
-        if self.text_store is not None:
+        mem = self._mem
+        if mem is not None:
+            ids = mem.search(flat_terms(terms), n)
+        elif self.text_store is not None:
             ids = self.text_store.search_text(flat_terms(terms), n)
         else:
             match = fts_query(terms)

@@ -1,0 +1,215 @@
+"""BM25 in memory: FTS5's own ranking over the same stems, from arrays mapped from one file.
+
+FTS5 scores every segment holding a query word on each query: 17 ms at 100 k segments with the rarest words
+only (the others pruned, at a cost in recall), 71 ms with all of them. Here the postings of each stem are
+contiguous arrays (segment, term frequency), mapped read-only from `bm25.idx` beside the catalog (pages of the
+words asked for are what becomes resident), and a query adds up the postings of its stems with numpy.
+
+The score is FTS5's `bm25()` (k1 1.2, b 0.75, idf log((N - n + 0.5) / (n + 0.5)), at least 1e-6), so the
+ranking is the one `Catalog.bm25` gives. SQLite's FTS5 table stays the truth: the file is a cache stamped
+with the catalog's text generation; while it is missing or behind, search uses FTS5 (`Bm25Cache.get` → None).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Iterable, Optional
+
+import numpy as np
+
+from .catalog import Catalog
+
+K1, B = 1.2, 0.75
+FILE = "bm25.idx"
+_MAGIC = b"LFBM25\x01\n"
+_ALIGN = 64
+
+
+def doc_terms(text: str) -> list[str]:
+    """The tokens FTS5 (unicode61, diacritics removed) reads in a `words.fts_text` text: its stems are already
+    folded, lower-case words separated by spaces."""
+    return text.split()
+
+
+class Bm25Index:
+    """The postings of one catalog text generation: `offsets[t]:offsets[t+1]` of `docs` (positions in `ids`)
+    and `tfs` are the segments holding term t and how often."""
+
+    def __init__(self, key: tuple[int, int], terms: list[str], offsets: np.ndarray, docs: np.ndarray,
+                 tfs: np.ndarray, ids: np.ndarray, lengths: np.ndarray):
+        self.key = key
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.offsets, self.docs, self.tfs, self.ids = offsets, docs, tfs, ids
+        self.n = len(ids)
+        self.lengths = lengths
+        avgdl = float(lengths.sum()) / self.n if self.n else 1.0
+        # per segment, the length part of BM25's denominator
+        self._norm = (K1 * (1.0 - B + B * lengths.astype(np.float64) / max(avgdl, 1e-9))).astype(np.float64)
+
+    # -- building -----------------------------------------------------------------------------
+    @classmethod
+    def build(cls, key: tuple[int, int], rows: Iterable[list[tuple[int, str]]]) -> "Bm25Index":
+        """From (segment id, FTS text) rows, a batch at a time (`Catalog.fts_rows`)."""
+        vocab: dict[str, int] = {}
+        ids_parts, len_parts, term_parts, doc_parts, tf_parts = [], [], [], [], []
+        n = 0
+        for batch in rows:
+            tids: list[int] = []
+            per_doc: list[int] = []
+            for sid, text in batch:
+                toks = doc_terms(text or "")
+                tids.extend(vocab.setdefault(t, len(vocab)) for t in toks)
+                per_doc.append(len(toks))
+                ids_parts.append(sid)
+            counts = np.array(per_doc, np.int64)
+            doc_of = np.repeat(np.arange(n, n + len(batch), dtype=np.int64), counts)
+            pair, tf = np.unique(doc_of * (1 << 32) + np.array(tids, np.int64), return_counts=True)
+            doc_parts.append((pair >> 32).astype(np.int32))
+            term_parts.append((pair & 0xFFFFFFFF).astype(np.int32))
+            tf_parts.append(np.minimum(tf, 65535).astype(np.uint16))
+            len_parts.append(counts.astype(np.float32))
+            n += len(batch)
+        terms = list(vocab)
+        term = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int32)
+        order = np.argsort(term, kind="stable")        # by term, each term's segments in id order
+        offsets = np.zeros(len(terms) + 1, np.int64)
+        np.cumsum(np.bincount(term, minlength=len(terms)), out=offsets[1:])
+        docs = (np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int32))[order]
+        tfs = (np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.uint16))[order]
+        lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, np.float32)
+        return cls(key, terms, offsets, docs, tfs, np.array(ids_parts, np.int64), lengths)
+
+    # -- the file -----------------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Write atomically (a reader maps the old file or the new one)."""
+        terms = "\n".join(self.vocab).encode("utf-8")
+        arrays = {"offsets": self.offsets, "docs": self.docs, "tfs": self.tfs, "ids": self.ids,
+                  "lengths": self.lengths, "terms": np.frombuffer(terms, np.uint8)}
+        layout: dict[str, tuple[str, int, int]] = {}
+        pos = 0
+        for name, a in arrays.items():
+            layout[name] = (a.dtype.str, pos, int(a.size))
+            pos += -(-a.nbytes // _ALIGN) * _ALIGN
+        header = json.dumps({"key": list(self.key), "arrays": layout}).encode()
+        start = -(-(len(_MAGIC) + 8 + len(header)) // _ALIGN) * _ALIGN
+        tmp = f"{path}.tmp{os.getpid()}.{threading.get_ident()}"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(_MAGIC + len(header).to_bytes(8, "little") + header)
+                for name, a in arrays.items():
+                    f.seek(start + layout[name][1])
+                    f.write(np.ascontiguousarray(a).tobytes())
+                f.truncate(start + pos)
+            os.replace(tmp, path)
+        except OSError:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def _header(path: str) -> tuple[dict, int]:
+        """(the file's header, where its arrays start); ValueError if it is not an index file."""
+        with open(path, "rb") as f:
+            head = f.read(len(_MAGIC) + 8)
+            if head[:len(_MAGIC)] != _MAGIC:
+                raise ValueError("not an index file")
+            size = int.from_bytes(head[len(_MAGIC):], "little")
+            header = json.loads(f.read(size))
+        return header, -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+
+    @classmethod
+    def file_key(cls, path: str) -> Optional[tuple[int, int]]:
+        """The catalog texts the file in `path` was built from, by its header alone; None: no index file."""
+        try:
+            key = cls._header(path)[0]["key"]
+            return (int(key[0]), int(key[1]))
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
+    @classmethod
+    def load(cls, path: str) -> Optional["Bm25Index"]:
+        """The index in `path`, its arrays mapped read-only; None if it is not one."""
+        try:
+            header, start = cls._header(path)
+            a = {name: (np.memmap(path, np.dtype(dt), "r", start + off, (size,)) if size
+                        else np.zeros(0, np.dtype(dt)))
+                 for name, (dt, off, size) in header["arrays"].items()}
+            terms = bytes(a["terms"]).decode("utf-8").split("\n") if a["terms"].size else []
+            return cls((int(header["key"][0]), int(header["key"][1])), terms, a["offsets"], a["docs"], a["tfs"],
+                       a["ids"], np.asarray(a["lengths"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # -- asking ---------------------------------------------------------------------------------
+    def doc_count(self, term: str) -> int:
+        t = self.vocab.get(term)
+        return 0 if t is None else int(self.offsets[t + 1] - self.offsets[t])
+
+    def search(self, terms: list[str], k: int) -> list[int]:
+        """Segment ids best first: FTS5's `ORDER BY bm25(...)` for an OR of these stems (ties: lower id first)."""
+        acc = np.zeros(self.n, np.float64)
+        for term in dict.fromkeys(terms):
+            t = self.vocab.get(term)
+            if t is None:
+                continue
+            lo, hi = int(self.offsets[t]), int(self.offsets[t + 1])
+            idf = max(float(np.log((self.n - (hi - lo) + 0.5) / ((hi - lo) + 0.5))), 1e-6)
+            docs = self.docs[lo:hi]
+            tf = self.tfs[lo:hi].astype(np.float64)
+            acc[docs] += idf * tf * (K1 + 1.0) / (tf + self._norm[docs])
+        hit = np.flatnonzero(acc)
+        if len(hit) > k:
+            hit = hit[np.argpartition(-acc[hit], k - 1)[:k]]
+        best = hit[np.lexsort((hit, -acc[hit]))]
+        return [int(i) for i in self.ids[best]]
+
+
+class Bm25Cache:
+    """`bm25.idx` of one index, shared by every searcher of the process (one mapping, however many threads)."""
+
+    _all: dict[str, "Bm25Cache"] = {}
+    _all_lock = threading.Lock()
+
+    def __init__(self, index_dir: str):
+        self.path = os.path.join(index_dir, FILE)
+        self.index: Optional[Bm25Index] = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, index_dir: str) -> "Bm25Cache":
+        key = os.path.abspath(index_dir)
+        with cls._all_lock:
+            if key not in cls._all:
+                cls._all[key] = cls(key)
+            return cls._all[key]
+
+    def get(self, catalog: Catalog) -> Optional[Bm25Index]:
+        """The index of the catalog's texts now, or None (no file yet, or one behind: FTS5 answers)."""
+        key = catalog.texts_key()
+        index = self.index
+        if index is not None and index.key == key:
+            return index
+        with self._lock:
+            if self.index is None or self.index.key != key:
+                found = Bm25Index.load(self.path) if os.path.exists(self.path) else None
+                self.index = found if found is not None and found.key == key else None
+            return self.index
+
+    def in_step(self, catalog: Catalog) -> bool:
+        return self.get(catalog) is not None
+
+    def refresh(self, catalog: Catalog) -> Optional[Bm25Index]:
+        """Build and write the file when it is missing or behind the catalog's texts (after an ingest
+        commits); returns the index built, None when the file was already in step."""
+        if Bm25Index.file_key(self.path) == catalog.texts_key():
+            return None
+        return self.rebuild(catalog)
+
+    def rebuild(self, catalog: Catalog) -> Bm25Index:
+        """Build from the catalog's FTS5 texts and write the file (`lecturefind reindex`)."""
+        with self._lock:
+            index = Bm25Index.build(catalog.texts_key(), catalog.fts_rows())
+            index.save(self.path)
+            self.index = Bm25Index.load(self.path)
+            return index

@@ -1,0 +1,144 @@
+"""The in-memory BM25 (`index/bm25.py`) ranks exactly as SQLite FTS5's bm25() does, over real lecture text in
+several languages; it is used only while its file holds the catalog's texts, and FTS5 answers otherwise."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+
+import pytest
+from helpers import index_problems
+
+from lecturefind.index.bm25 import FILE, Bm25Cache, Bm25Index
+from lecturefind.index.catalog import Catalog, LectureContent
+from lecturefind.rank.query import Query
+from lecturefind.rank.retrievers.lexical import LexicalRetriever
+from lecturefind.records import Segment
+from lecturefind.words import fts_query, fts_terms
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OTHER = {
+    "es": ["Las matrices simétricas tienen autovalores reales.", "La ecuación característica se obtiene del "
+           "determinante de la matriz.", "Hoy vemos el material del curso y las tareas de álgebra."],
+    "de": ["Die Größe der Matrix bestimmt den Aufwand.", "Eigenwerten entsprechen Nullstellen des Polynoms.",
+           "Die Matrix ist symmetrisch, also sind die Eigenwerte reell."],
+    "fr": ["Les équations différentielles du second ordre.", "La dérivée de la fonction exponentielle."],
+    "pt": ["As funções contínuas num intervalo fechado.", "As equações lineares e as matrizes inversas."],
+}
+
+
+def _sample_texts() -> list[str]:
+    with open(os.path.join(ROOT, "examples", "sample-course", "ground_truth.json")) as f:
+        gt = json.load(f)
+    out = []
+    for v in gt["videos"]:
+        for s in v["slides"]:
+            out += [s["visible_text"], s["spoken_text"]]
+    for p in gt["pdfs"]:
+        out += [pg["visible_text"] for pg in p["pages"]]
+    return [t for t in out if t.strip()]
+
+
+def _lecture(cat: Catalog, name: str, language: str, texts: list[str]) -> list[int]:
+    segs = [Segment(start=20.0 * i, end=20.0 * i + 20, speech=t) for i, t in enumerate(texts)]
+    cat.replace_lecture(f"/c/{name}.mp4", 1, 1, name * 8, "course", LectureContent(
+        kind="audio", title=name, duration=20.0 * len(texts), language=language, segments=segs,
+        segment_vecs=[None] * len(segs)), {})
+    return [r["id"] for r in cat.file_segments(f"/c/{name}.mp4")]
+
+
+def _questions(texts: list[str]) -> list[str]:
+    """Questions made of the texts' own words: fragments of 1 to 6 words from everywhere in them."""
+    out = ["where did we derive the eigenvalue condition?", "¿qué es una matriz simétrica?", "Eigenwert Matrix",
+           "équation dérivée", "funções contínuas", "determinant", "no such word anywhere zzzq"]
+    for i, t in enumerate(texts):
+        words = re.findall(r"\w+", t)
+        for j in range(2 if words else 0):
+            n = 1 + (i + 3 * j) % 6
+            start = (i * 7 + j * 11) % max(1, len(words) - n + 1)
+            out.append(" ".join(words[start:start + n]))
+    return out
+
+
+def _fts5_ranking(cat: Catalog, text: str, languages: list[str]) -> list[int]:
+    """FTS5's ranking with ties put in id order, the in-memory index's tie rule (FTS5 leaves ties unordered)."""
+    match = fts_query(fts_terms(text, languages))
+    if not match:
+        return []
+    rows = cat.q("SELECT rowid, bm25(segments_fts) FROM segments_fts WHERE segments_fts MATCH ?", (match,))
+    return [r[0] for r in sorted(rows, key=lambda r: (round(r[1], 9), r[0]))]
+
+
+@pytest.fixture()
+def catalog(tmp_path):
+    cat = Catalog(str(tmp_path / "idx"))
+    texts = _sample_texts()
+    for k in range(0, len(texts), 10):
+        _lecture(cat, f"sample{k}", "en", texts[k:k + 10])
+    for lang, t in OTHER.items():
+        _lecture(cat, f"lecture-{lang}", lang, t)
+    yield cat
+    cat.close()
+
+
+def test_in_memory_bm25_ranks_every_question_as_fts5_does(catalog):
+    index = Bm25Cache.of(catalog.index_dir).refresh(catalog)
+    assert index is not None and index.n == catalog.segment_count() > 40
+    languages = catalog.languages()
+    texts = _sample_texts() + [t for ts in OTHER.values() for t in ts]
+    questions = _questions(texts)
+    assert len(questions) > 100
+    compared = 0
+    for q in questions:
+        want = _fts5_ranking(catalog, q, languages)
+        got = index.search([s for g in fts_terms(q, languages) for s in g], 1000)
+        assert got == want, q
+        compared += bool(want)
+    assert compared > 100          # nearly every question finds something, and the same things in the same order
+    for q in ("eigenvalue", "Matrix"):      # document counts are FTS5's too
+        for stem in {s for g in fts_terms(q, languages) for s in g}:
+            assert index.doc_count(stem) == catalog.term_doc_counts([stem]).get(stem, 0)
+
+
+def test_the_file_is_used_only_while_it_holds_the_catalogs_texts(catalog, tmp_path):
+    cache = Bm25Cache.of(catalog.index_dir)
+    retr = LexicalRetriever(catalog, memory=cache)
+    assert cache.get(catalog) is None                        # no file yet: FTS5 answers
+    fts_top = [h.segment_id for h in retr.rank(Query(text="eigenvalue matrix"))]
+    assert fts_top and retr._mem is None
+    cache.refresh(catalog)
+    path = os.path.join(catalog.index_dir, FILE)
+    shutil.copy(path, tmp_path / "old.idx")
+    retr = LexicalRetriever(catalog, memory=cache)
+    assert [h.segment_id for h in retr.rank(Query(text="eigenvalue matrix"))] == fts_top
+    assert retr._mem is not None
+    assert index_problems(catalog.index_dir) == []
+
+    # a new lecture: the file is behind until refreshed; meanwhile FTS5 finds the new words
+    new = _lecture(catalog, "hessian", "en", ["The Hessian matrix of second derivatives decides convexity."])
+    assert cache.get(catalog) is None
+    assert any("bm25.idx is stamped" in p for p in index_problems(catalog.index_dir))
+    retr = LexicalRetriever(catalog, memory=cache)
+    assert retr.rank(Query(text="Hessian convexity"))[0].segment_id == new[0] and retr._mem is None
+    cache.refresh(catalog)
+    retr = LexicalRetriever(catalog, memory=cache)
+    assert retr.rank(Query(text="Hessian convexity"))[0].segment_id == new[0] and retr._mem is not None
+    assert index_problems(catalog.index_dir) == []
+
+    # the lecture re-ingested with other words, and an old file put back: neither is mistaken for the texts now
+    _lecture(catalog, "hessian", "en", ["Gradient descent with a fixed step size."])
+    shutil.copy(tmp_path / "old.idx", path)
+    cache.index = None
+    assert cache.get(catalog) is None
+    assert LexicalRetriever(catalog, memory=cache).rank(Query(text="Hessian convexity")) == []
+    assert cache.refresh(catalog) is not None and cache.get(catalog) is not None
+    assert LexicalRetriever(catalog, memory=cache).rank(Query(text="Hessian convexity")) == []
+
+
+def test_a_damaged_file_is_not_read(tmp_path):
+    path = str(tmp_path / FILE)
+    for data in (b"", b"LFBM25\x01\n" + (10**9).to_bytes(8, "little"), os.urandom(300)):
+        with open(path, "wb") as f:
+            f.write(data)
+        assert Bm25Index.load(path) is None
