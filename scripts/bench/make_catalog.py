@@ -576,6 +576,7 @@ class Builder:
 
     # -- the whole catalog ----------------------------------------------------------------------------------
     def build(self, check_fts: int = 500) -> dict:
+        from lecturefind.index.bm25 import Bm25Cache
         from lecturefind.index.catalog import NOT_ENGLISH, Catalog, to_blob
         from lecturefind.index.vectors import VectorStore
         from lecturefind.ingest.pipeline import segment_vector  # the batched form below is checked against it
@@ -675,6 +676,7 @@ class Builder:
         t_rows = time.perf_counter() - t0
         VectorStore(self.out).load(cat, persist=True)
         VectorStore(self.out, "vectors_en", "embedding_en").load(cat, persist=True)
+        Bm25Cache.of(self.out).refresh(cat)        # BM25 in memory, as `ingest` leaves an index
         t_all = time.perf_counter() - t0
         n_en = cat.one("SELECT COUNT(*) FROM segments WHERE length(embedding_en) > 0")[0]
         langs = {r[0]: r[1] for r in cat.q("SELECT COALESCE(l.language, 'pdf'), COUNT(*) FROM segments s "

