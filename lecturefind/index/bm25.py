@@ -45,23 +45,29 @@ class Bm25Index:
         self.lengths = lengths
         avgdl = float(lengths.sum()) / self.n if self.n else 1.0
         # per segment, the length part of BM25's denominator
-        self._norm = (K1 * (1.0 - B + B * lengths.astype(np.float64) / max(avgdl, 1e-9))).astype(np.float64)
+        self._norm = (K1 * (1.0 - B + B * lengths.astype(np.float64) / max(avgdl, 1e-9))).astype(np.float32)
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
     def build(cls, key: tuple[int, int], rows: Iterable[list[tuple[int, str]]]) -> "Bm25Index":
         """From (segment id, FTS text) rows, a batch at a time (`Catalog.fts_rows`)."""
         vocab: dict[str, int] = {}
-        ids_parts, len_parts, term_parts, doc_parts, tf_parts = [], [], [], [], []
+        ids_parts: list[int] = []
+        len_parts: list[np.ndarray] = []
+        term_parts: list[np.ndarray] = []
+        doc_parts: list[np.ndarray] = []
+        tf_parts: list[np.ndarray] = []
         n = 0
         for batch in rows:
-            tids: list[int] = []
-            per_doc: list[int] = []
-            for sid, text in batch:
-                toks = doc_terms(text or "")
-                tids.extend(vocab.setdefault(t, len(vocab)) for t in toks)
-                per_doc.append(len(toks))
-                ids_parts.append(sid)
+            texts = [text or "" for _, text in batch]
+            toks = doc_terms(" ".join(texts))
+            per_doc = [t.count(" ") + 1 if t else 0 for t in texts]      # `fts_text` puts one space between
+            if sum(per_doc) != len(toks):
+                per_doc = [len(doc_terms(t)) for t in texts]
+            for t in sorted(set(toks).difference(vocab)):
+                vocab[t] = len(vocab)
+            tids = list(map(vocab.__getitem__, toks))
+            ids_parts.extend(sid for sid, _ in batch)
             counts = np.array(per_doc, np.int64)
             doc_of = np.repeat(np.arange(n, n + len(batch), dtype=np.int64), counts)
             pair, tf = np.unique(doc_of * (1 << 32) + np.array(tids, np.int64), return_counts=True)
@@ -71,12 +77,17 @@ class Bm25Index:
             len_parts.append(counts.astype(np.float32))
             n += len(batch)
         terms = list(vocab)
-        term = np.concatenate(term_parts) if term_parts else np.zeros(0, np.int32)
+        empty32 = np.zeros(0, np.int32)
+        term = np.concatenate(term_parts) if term_parts else empty32
+        del term_parts
         order = np.argsort(term, kind="stable")        # by term, each term's segments in id order
         offsets = np.zeros(len(terms) + 1, np.int64)
         np.cumsum(np.bincount(term, minlength=len(terms)), out=offsets[1:])
-        docs = (np.concatenate(doc_parts) if doc_parts else np.zeros(0, np.int32))[order]
+        del term
+        docs = (np.concatenate(doc_parts) if doc_parts else empty32)[order]
+        del doc_parts
         tfs = (np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.uint16))[order]
+        del tf_parts, order
         lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, np.float32)
         return cls(key, terms, offsets, docs, tfs, np.array(ids_parts, np.int64), lengths)
 
@@ -147,17 +158,24 @@ class Bm25Index:
         return 0 if t is None else int(self.offsets[t + 1] - self.offsets[t])
 
     def search(self, terms: list[str], k: int) -> list[int]:
-        """Segment ids best first: FTS5's `ORDER BY bm25(...)` for an OR of these stems (ties: lower id first)."""
-        acc = np.zeros(self.n, np.float64)
+        """Segment ids best first: FTS5's `ORDER BY bm25(...)` for an OR of these stems (ties: lower id first).
+        Each stem's postings are weighed in float32 and summed per segment by one `bincount`."""
+        docs, weights = [], []
         for term in dict.fromkeys(terms):
             t = self.vocab.get(term)
             if t is None:
                 continue
             lo, hi = int(self.offsets[t]), int(self.offsets[t + 1])
             idf = max(float(np.log((self.n - (hi - lo) + 0.5) / ((hi - lo) + 0.5))), 1e-6)
-            docs = self.docs[lo:hi]
-            tf = self.tfs[lo:hi].astype(np.float64)
-            acc[docs] += idf * tf * (K1 + 1.0) / (tf + self._norm[docs])
+            d = self.docs[lo:hi]
+            tf = self.tfs[lo:hi].astype(np.float32)
+            w = tf * np.float32(idf * (K1 + 1.0))
+            w /= tf + self._norm[d]
+            docs.append(d)
+            weights.append(w)
+        if not docs:
+            return []
+        acc = np.bincount(np.concatenate(docs), weights=np.concatenate(weights), minlength=self.n)
         hit = np.flatnonzero(acc)
         if len(hit) > k:
             hit = hit[np.argpartition(-acc[hit], k - 1)[:k]]
