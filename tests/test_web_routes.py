@@ -531,3 +531,32 @@ def test_concurrent_searches_run_on_a_pool_and_agree_with_one_at_a_time(sample_i
     for q in queries:
         assert [(m["lecture_id"], m["start_s"], m["page"]) for m in got[q]] == \
             [(m["lecture_id"], m["start_s"], m["page"]) for m in alone[q]], q
+
+
+def test_a_repeated_question_is_answered_from_memory_until_the_index_changes(index_copy, models, monkeypatch):
+    from lecturefind.index.catalog import Catalog
+    from lecturefind.rank.searcher import Searcher
+
+    asked: list = []
+    search = Searcher.search
+    monkeypatch.setattr(Searcher, "search", lambda self, *a, **kw: asked.append(kw.get("text")) or
+                        search(self, *a, **kw))
+    client = make_app(index_copy, models).test_client()
+
+    def ask(**params):
+        r = client.get("/api/search", query_string=params)
+        assert r.status_code == 200
+        return [(m["lecture_id"], m["start_s"], m["page"], m["score"]) for m in r.get_json()["results"]]
+
+    first = ask(q="bus arbitration")
+    assert first and asked == ["bus arbitration"]
+    assert ask(q="bus arbitration") == first and len(asked) == 1            # the same answer, not searched again
+    assert "bus arbitration" in client.get("/", query_string={"q": "bus arbitration"}).get_data(as_text=True)
+    assert len(asked) == 1                                                   # the page shares it
+    assert len(ask(q="bus arbitration", k=3)) == 3 and len(asked) == 2      # other parameters: another search
+    assert ask(q="bus arbitration", course="No Such Course") == [] and len(asked) == 3
+    cat = Catalog(index_copy)
+    with cat.transaction():
+        cat.bump_generation()                                                # as an ingest's commit does
+    cat.close()
+    assert ask(q="bus arbitration") == first and len(asked) == 4            # a new generation: searched anew

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Optional
 
 from flask import abort, current_app
 
 from ..index.catalog import Catalog
+
+RESULTS_MEMORY = int(os.environ.get("LECTUREFIND_RESULTS_MEMORY") or 2048)   # typed questions whose answers are kept
 
 
 class IndexMissing(Exception):
@@ -20,7 +23,9 @@ class IndexMissing(Exception):
 class Store:
     """A pool of Searchers over one index: searches run side by side, each on a searcher of its own (its own
     SQLite connection), sharing the loaded models and the vector stores (FAISS in memory, or one Milvus client).
-    `searchers` bounds the pool (default: the CPU count, at most 4); a Searcher handed in (tests) is the only one."""
+    `searchers` bounds the pool (default: the CPU count, at most 4); a Searcher handed in (tests) is the only one.
+    The answers to the last RESULTS_MEMORY typed questions are kept for the index's current generation: a class
+    asks the same questions, and an ingest (a new generation) retires them."""
 
     def __init__(self, index_dir: str, models=None, searcher=None, searchers: Optional[int] = None,
                  store: Optional[str] = None):
@@ -36,6 +41,8 @@ class Store:
             self._idle.put(searcher)
             self._made = 1
         self._local = threading.local()
+        self._answers: OrderedDict = OrderedDict()    # (generation, text, k, course) -> moments, oldest first
+        self._answers_lock = threading.Lock()
 
     def _new_searcher(self):
         from ..rank.searcher import Searcher
@@ -75,8 +82,25 @@ class Store:
 
     def search(self, text: Optional[str] = None, image: Optional[str] = None, audio: Optional[str] = None,
                k: int = 10, course: Optional[str] = None):
+        """The moments answering a query (a list the caller must not change: a typed question's are shared)."""
+        if image is not None or audio is not None or not text or RESULTS_MEMORY <= 0:
+            with self.searcher() as s:
+                return s.search(text=text, image=image, audio=audio, k=k, course=course)
+        key = (self.catalog().generation, text.strip(), k, course)
+        with self._answers_lock:
+            if self._answers and next(iter(self._answers))[0] != key[0]:
+                self._answers.clear()             # the index changed: every kept answer may be stale
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+                return list(found)
         with self.searcher() as s:
-            return s.search(text=text, image=image, audio=audio, k=k, course=course)
+            moments = s.search(text=text, k=k, course=course)
+        with self._answers_lock:
+            self._answers[key] = tuple(moments)
+            while len(self._answers) > RESULTS_MEMORY:
+                self._answers.popitem(last=False)
+        return moments
 
     def search_text(self, text: str, k: int = 10, course: Optional[str] = None):
         """The text path alone (the course audit asks one of these per objective)."""
