@@ -207,3 +207,42 @@ def test_glossary_file(tmp_path):
     p = tmp_path / "terms.txt"
     p.write_text("# names\nHilbert\n\n  eigenvector \nUnibus\n", encoding="utf-8")
     assert read_glossary(str(p)) == ["Hilbert", "eigenvector", "Unibus"]
+
+
+def test_time_range_look_ups_find_every_overlapping_sentence_and_slide_however_long(tmp_path):
+    """`sentences_between`/`slides_between` scan only rows that start within the longest span stored before the
+    range; a very long sentence or slide, an older index without that record, and the record's upkeep."""
+    rng = np.random.default_rng(3)
+    starts = np.sort(rng.uniform(0, 3000, 300))
+    lengths = rng.choice([0.5, 3.0, 8.0, 29.0], 300)
+    lengths[[7, 150]] = [400.0, 1200.0]               # a monologue without a pause; a slide left up 20 minutes
+    sents = [Sentence(float(a), float(a + n), f"s{i}", []) for i, (a, n) in enumerate(zip(starts, lengths))]
+    slides = [Slide(i, float(a), float(a + 4 * n), float(a), text=f"slide {i}")
+              for i, (a, n) in enumerate(zip(starts[::10], lengths[::10]))]
+    content = LectureContent(kind="video", title="t", duration=5000.0, has_audio=True,
+                             segments=[Segment(start=0.0, end=30.0, speech="s")], segment_vecs=[None],
+                             sentences=sents, slides=slides)
+    cat = Catalog(str(tmp_path / "idx"))
+    lid = cat.replace_lecture("/c/long.mp4", 1, 1, "b" * 64, "C", content, {}).lecture_id
+
+    def brute(rows, lo, hi):
+        return sorted(r.start for r in rows if r.start < hi and r.end > lo)
+
+    def check(c):
+        for lo in list(range(0, 3200, 37)) + [float(starts[7]) + 399.0, float(starts[150]) + 1100.0]:
+            hi = lo + 30.0
+            assert [r["start_s"] for r in c.sentences_between(lid, lo, hi)] == brute(sents, lo, hi), lo
+            assert [r["start_s"] for r in c.slides_between(lid, lo, hi)] == brute(slides, lo, hi), lo
+
+    check(cat)
+    assert float(cat.one("SELECT value FROM meta WHERE key='longest:sentences'")[0]) == 1200.0
+    cat.conn.execute("DELETE FROM meta WHERE key LIKE 'longest:%'")          # as an older version left it
+    cat.conn.commit()
+    cat.close()
+    reader = Catalog(str(tmp_path / "idx"), readonly=True)                   # no record: no bound, all found
+    check(reader)
+    reader.close()
+    cat = Catalog(str(tmp_path / "idx"))                                     # a writer records it once
+    assert float(cat.one("SELECT value FROM meta WHERE key='longest:slides'")[0]) == pytest.approx(4 * 1200.0)
+    check(cat)
+    cat.close()

@@ -73,6 +73,8 @@ CREATE TABLE IF NOT EXISTS owed(
 # a lecture row joined with its course and file, as every result and page needs it
 _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256, f.state FROM lectures l "
             "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
+# the longest sentence or slide stored (see `Catalog._note_longest`); none recorded (an older index): no bound
+_LONGEST = "COALESCE((SELECT CAST(value AS REAL) FROM meta WHERE key = 'longest:{}'), 1e18)"
 _SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
             "s.embedding_en, "
             "l.title, l.kind, l.has_audio, l.duration, l.language, c.name AS course, f.path, f.sha256 "
@@ -179,6 +181,12 @@ class Catalog:
             self.conn.executescript(SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
+            for table in ("sentences", "slides"):       # an index made before the longest spans were kept
+                if self.one("SELECT 1 FROM meta WHERE key = ?", (f"longest:{table}",)) is None:
+                    longest = self.one(f"SELECT MAX(end_s - start_s) FROM {table}")
+                    if longest is not None and longest[0] is not None:
+                        with self.transaction():
+                            self._note_longest(table, [longest[0]])
 
     def _migrate(self) -> None:
         """Older indexes: lectures had no language; segments_fts had FTS5's English porter stems;
@@ -387,6 +395,8 @@ class Catalog:
                 out.added_en[sid] = ven
         if content.segments:
             self._bump_texts()
+        self._note_longest("sentences", [s.end - s.start for s in content.sentences])
+        self._note_longest("slides", [sl.end - sl.start for sl in content.slides if sl.end is not None])
         sent_vecs = content.sentence_vecs if content.sentence_vecs is not None else [None] * len(content.sentences)
         sent_en = _en(content.sentence_vecs_en, len(content.sentences))
         for sent, vec, ven in zip(content.sentences, sent_vecs, sent_en):
@@ -410,6 +420,14 @@ class Catalog:
             if owes_vectors or sl.visual_later:
                 c.execute("INSERT INTO owed(slide_id, vectors, visual) VALUES(?,?,?)",
                           (slide_id, int(owes_vectors), sl.visual_later))
+
+    def _note_longest(self, table: str, spans: list[float]) -> None:
+        """Keep the longest sentence or slide ever stored: a time-range look-up then scans only the rows that can
+        reach into the range (`sentences_between`, `slides_between`). Deletions leave it an upper bound."""
+        if spans:
+            self.conn.execute("INSERT INTO meta VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET "
+                              "value = MAX(CAST(value AS REAL), CAST(excluded.value AS REAL))",
+                              (f"longest:{table}", float(max(spans))))
 
     def _put_visual(self, slide_id: int, visual: "Features") -> None:
         kp, desc = visual.to_blobs()
@@ -606,12 +624,14 @@ class Catalog:
     def sentences_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Transcript sentences overlapping [start, end)."""
         return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en FROM sentences WHERE lecture_id=? "
-                      "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
+                      f"AND start_s < ? AND end_s > ? AND start_s >= ? - {_LONGEST.format('sentences')} "
+                      "ORDER BY start_s", (lecture_id, end, start, start))
 
     def slides_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Slides on screen during [start, end)."""
         return self.q("SELECT id, start_s, end_s, text, title, embedding, embedding_en FROM slides WHERE lecture_id=? "
-                      "AND start_s < ? AND end_s > ? ORDER BY start_s", (lecture_id, end, start))
+                      f"AND start_s < ? AND end_s > ? AND start_s >= ? - {_LONGEST.format('slides')} "
+                      "ORDER BY start_s", (lecture_id, end, start, start))
 
     # -- transcript and slides of a lecture ------------------------------------------------------
     def sentences(self, lecture_id: int) -> list[sqlite3.Row]:
