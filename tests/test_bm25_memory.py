@@ -142,3 +142,32 @@ def test_a_damaged_file_is_not_read(tmp_path):
         with open(path, "wb") as f:
             f.write(data)
         assert Bm25Index.load(path) is None
+
+
+@pytest.mark.parametrize("terms_at_a_time", [7, 4096])     # merged in many chunks of terms, or in one
+def test_an_ingest_updates_the_file_in_place_of_a_rebuild_and_gets_what_a_rebuild_gets(catalog, monkeypatch,
+                                                                                       terms_at_a_time):
+    from lecturefind.index import bm25
+
+    monkeypatch.setattr(bm25, "_MERGE_TERMS", terms_at_a_time)
+    cache = Bm25Cache.of(catalog.index_dir)
+    cache.refresh(catalog)
+    merged = []
+    updated = Bm25Index.updated
+    monkeypatch.setattr(Bm25Index, "updated", lambda self, *a: merged.append(1) or updated(self, *a))
+    # a lecture re-ingested with other words (its segments removed, new ones added), and a new one
+    _lecture(catalog, "lecture-fr", "fr", ["Les matrices orthogonales conservent les longueurs.", "Une rotation."])
+    _lecture(catalog, "hessian", "en", ["The Hessian matrix of second derivatives decides convexity.",
+                                        "Eigenvalue signs of the Hessian: a saddle point."])
+    index = cache.refresh(catalog)
+    assert merged == [1] and index is not None and index.key == catalog.texts_key()
+    whole = Bm25Index.build(catalog.texts_key(), catalog.fts_rows())
+    assert sorted(index.ids.tolist()) == sorted(whole.ids.tolist()) == catalog.segment_ids().tolist()
+    assert index.vocab.keys() >= whole.vocab.keys()             # words of removed segments may stay, with no postings
+    languages = catalog.languages()
+    texts = _sample_texts() + [t for ts in OTHER.values() for t in ts] + ["Hessian saddle rotation orthogonales"]
+    for q in _questions(texts):
+        stems_ = [s for g in fts_terms(q, languages) for s in g]
+        assert index.search(stems_, 1000) == whole.search(stems_, 1000) == _fts5_ranking(catalog, q, languages), q
+        assert [index.doc_count(s) for s in stems_] == [whole.doc_count(s) for s in stems_]
+    assert cache.get(catalog) is not None and index_problems(catalog.index_dir) == []

@@ -24,6 +24,7 @@ K1, B = 1.2, 0.75
 FILE = "bm25.idx"
 _MAGIC = b"LFBM25\x01\n"
 _ALIGN = 64
+_MERGE_TERMS = 4096     # old terms merged at a time by `Bm25Index.updated`
 
 
 def doc_terms(text: str) -> list[str]:
@@ -90,6 +91,59 @@ class Bm25Index:
         del tf_parts, order
         lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, np.float32)
         return cls(key, terms, offsets, docs, tfs, np.array(ids_parts, np.int64), lengths)
+
+    def updated(self, key: tuple[int, int], present: np.ndarray, rows: Iterable[list[tuple[int, str]]]
+                ) -> "Bm25Index":
+        """This index brought to a later state of the catalog: without the segments no longer `present` (their
+        ids), with the new ones (`rows`: those with ids above this index's highest). Sound because a segment's
+        text never changes once stored and ids are never reused; the result equals `build` on the whole
+        catalog (the new words' term numbers follow the old ones). Linear in the postings: seconds at 1 M."""
+        new = Bm25Index.build(key, rows)
+        keep = np.isin(self.ids, present)
+        n_kept = int(keep.sum())
+        # the merged vocabulary: the old terms, then the new index's terms the old one lacks
+        vocab = dict(self.vocab)
+        remap = np.array([vocab.setdefault(t, len(vocab)) for t in new.vocab], np.int64)
+        terms = list(vocab)
+        n_terms = len(terms)
+        # postings kept per old term, and where each old posting goes
+        old_offsets = np.asarray(self.offsets)
+        n_old = len(old_offsets) - 1
+        kept_counts = np.zeros(n_terms, np.int64)
+        position = np.cumsum(keep, dtype=np.int64) - 1        # old segment position -> merged position
+        for a in range(0, n_old, _MERGE_TERMS):
+            b = min(a + _MERGE_TERMS, n_old)
+            lo, hi = old_offsets[a], old_offsets[b]
+            seen = np.concatenate([[0], np.cumsum(keep[np.asarray(self.docs[lo:hi])], dtype=np.int64)])
+            kept_counts[a:b] = np.diff(seen[old_offsets[a:b + 1] - lo])
+        new_counts = np.zeros(n_terms, np.int64)
+        np.add.at(new_counts, remap, np.diff(new.offsets))
+        offsets = np.zeros(n_terms + 1, np.int64)
+        np.cumsum(kept_counts + new_counts, out=offsets[1:])
+        docs = np.empty(int(offsets[-1]), np.int32)
+        tfs = np.empty(int(offsets[-1]), np.uint16)
+        # old postings, in term order already, a few terms at a time (bounded memory): each kept one goes to its
+        # term's new place, after the kept ones before it
+        for a in range(0, n_old, _MERGE_TERMS):
+            b = min(a + _MERGE_TERMS, n_old)
+            lo, hi = int(old_offsets[a]), int(old_offsets[b])
+            d = np.asarray(self.docs[lo:hi])
+            k = keep[d]
+            counts = kept_counts[a:b]
+            first = np.concatenate([[0], np.cumsum(counts)[:-1]])      # kept postings of this chunk before term t
+            dst = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(offsets[a:b] - first, counts)
+            docs[dst] = position[d[k]]
+            tfs[dst] = np.asarray(self.tfs[lo:hi])[k]
+        # new postings: after the kept old ones of their term
+        for i in range(len(new.vocab)):
+            lo, hi = int(new.offsets[i]), int(new.offsets[i + 1])
+            t = int(remap[i])
+            start = int(offsets[t] + kept_counts[t])
+            docs[start:start + hi - lo] = new.docs[lo:hi] + n_kept
+            tfs[start:start + hi - lo] = new.tfs[lo:hi]
+        ids = np.concatenate([np.asarray(self.ids)[keep], new.ids])
+        lengths = np.concatenate([np.asarray(self.lengths)[keep], new.lengths])
+        return Bm25Index(key, terms, offsets, docs, tfs, ids, lengths)
 
     # -- the file -----------------------------------------------------------------------------
     def save(self, path: str) -> None:
@@ -219,10 +273,23 @@ class Bm25Cache:
 
     def refresh(self, catalog: Catalog) -> Optional[Bm25Index]:
         """Build and write the file when it is missing or behind the catalog's texts (after an ingest
-        commits); returns the index built, None when the file was already in step."""
-        if Bm25Index.file_key(self.path) == catalog.texts_key():
+        commits): the segments removed since and those added are applied to it (`Bm25Index.updated`); returns
+        the index written, None when the file was already in step."""
+        key = catalog.texts_key()
+        have = Bm25Index.file_key(self.path)
+        if have == key:
             return None
-        return self.rebuild(catalog)
+        if have is None or have[0] > key[0] or have[1] > key[1]:
+            return self.rebuild(catalog)
+        with self._lock:
+            old = Bm25Index.load(self.path)
+            if old is None:
+                index = Bm25Index.build(key, catalog.fts_rows())
+            else:
+                index = old.updated(key, catalog.segment_ids(), catalog.fts_rows(after=have[1]))
+            index.save(self.path)
+            self.index = Bm25Index.load(self.path)
+            return index
 
     def rebuild(self, catalog: Catalog) -> Bm25Index:
         """Build from the catalog's FTS5 texts and write the file (`lecturefind reindex`)."""

@@ -261,9 +261,16 @@ class Catalog:
         top = self.one("SELECT MAX(id) FROM segments")
         return (int(row[0]) if row else 0, int(top[0] or 0) if top else 0)
 
-    def fts_rows(self, batch: int = 5000):
-        """(segment id, BM25 text) of every segment, `batch` at a time in id order (building `index.bm25`)."""
-        last = 0
+    def segment_ids(self) -> np.ndarray:
+        """Every segment id, ascending."""
+        ids = np.array([r[0] for r in self.conn.execute("SELECT id FROM segments")], np.int64)   # off an index
+        ids.sort()
+        return ids
+
+    def fts_rows(self, batch: int = 5000, after: int = 0):
+        """(segment id, BM25 text) of every segment (with `after`: of those with a higher id), `batch` at a time in
+        id order (building `index.bm25`)."""
+        last = after
         while rows := self.q("SELECT rowid, text FROM segments_fts WHERE rowid > ? ORDER BY rowid LIMIT ?",
                              (last, batch)):
             yield [(r[0], r[1]) for r in rows]
