@@ -137,6 +137,26 @@ def test_a_paraphrase_with_no_shared_word_is_answered_first(question, title, sea
     assert slide["start_s"] - TOL <= top.start_s < slide["end_s"], describe([top])
 
 
+def test_without_a_confident_answer_more_candidates_are_weighed(searcher, monkeypatch):
+    """A paraphrase shares few words, so the fused order of its candidates is mostly noise: when none of the first
+    candidates is a confident answer, the evidence decides among REFINE_UNSURE of them; a confident one stops."""
+    from lecturefind.rank import searcher as searching
+
+    weighed: list[int] = []
+    hits = searching.Searcher._hits
+    monkeypatch.setattr(searching.Searcher, "_hits", lambda self, ids, *a, **kw: weighed.append(len(ids)) or
+                        hits(self, ids, *a, **kw))
+    monkeypatch.setattr(searching, "REFINE", 1)
+    paraphrase, title = PARAPHRASES[0]
+    top = searcher.search_text(paraphrase, k=1)[0]
+    assert top.score < searching.CONFIDENT and weighed[0] == 2 and weighed[1] > 5, weighed
+    slide = next(s for v in GT["videos"] for s in v["slides"] if s["title"] == title)
+    assert slide["start_s"] - TOL <= top.start_s < slide["end_s"], describe([top])
+    weighed.clear()
+    assert searcher.search_text("how is the bus granted to one of several masters", k=1)[0].score >= searching.CONFIDENT
+    assert weighed == [2]
+
+
 def test_results_are_well_formed(answers):
     for q, res in answers.items():
         assert [m.score for m in res] == sorted((m.score for m in res), reverse=True), q

@@ -12,7 +12,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 
@@ -26,13 +26,15 @@ from . import image
 from .fusion import Hit, merge_hits, rrf
 from .links import annotate
 from .query import Query, decode_query
-from .results import make_moment
+from .results import CONFIDENT, make_moment
 from .retrievers import LexicalRetriever, Retriever, VectorRetriever, VisualRetriever
 
 _EMBED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")   # the ONNX models are shared
 _RETRIEVE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieve")   # BM25 beside FAISS
 
 REFINE = 24          # fused candidates refined and scored
+REFINE_UNSURE = int(os.environ.get("LECTUREFIND_REFINE_UNSURE", "60"))   # ... when none of those is a confident answer
+UNSURE_SCREEN = int(os.environ.get("LECTUREFIND_UNSURE_SCREEN", "6"))    # of which refined: the nearest by vector
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
 RESTATES_SLIDE = 0.88  # sentence~slide cosine above which the narrator is reading the slide out
 COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor
@@ -145,7 +147,7 @@ class Searcher:
             fused = {i: v for i, v in fused.items() if i in keep}
         if not fused:
             return []
-        top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, k * 2)]
+        top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, REFINE_UNSURE, k * 2)]
         return self._moments(top, fused, (query.vector(), query.english_vector()), query.text, k, query.course)
 
     # -- the image path -----------------------------------------------------------------------
@@ -169,9 +171,33 @@ class Searcher:
 
     # -- refinement: where in a segment the answer begins, and how sure we are -----------------
     def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str]) -> list[Moment]:
-        rows = [r for r in self.catalog.segments(seg_ids) if not course or r["course"] == course]
+        """The first `k` moments among the candidates `seg_ids` (best fused first); when none of the first
+        `REFINE` is a confident answer, among the first `REFINE_UNSURE`."""
         qstems = self.lexical.word_weights(text) if WEIGHTED_COVERAGE else stems(text)
         cov_of = functools.lru_cache(maxsize=None)(lambda t: coverage(qstems, t))    # texts recur across anchors
+        first = max(REFINE, k * 2)
+        hits = self._hits(seg_ids[:first], fused, qv, cov_of, course)
+        if len(seg_ids) > first and REFINE_UNSURE > first and max((h.score for h in hits), default=0) < CONFIDENT:
+            # no confident answer (a paraphrase: few shared words, so the fused order is mostly noise): the
+            # evidence decides among more candidates
+            hits += self._hits(seg_ids[first:REFINE_UNSURE], fused, qv, cov_of, course, screen=UNSURE_SCREEN)
+        moments = []
+        for h in merge_hits(hits)[:k]:
+            r, anchor = cast("tuple[Any, Anchor]", h.payload)
+            moments.append(make_moment(r, score=h.score, text=anchor.text or r["speech"] or r["slide_text"],
+                                       start=h.start, end=h.end, page=r["page"], segment_id=r["id"],
+                                       evidence=_EVIDENCE[anchor.kind]))
+        return moments
+
+    def _hits(self, seg_ids: list[int], fused: dict, qv, cov_of, course: Optional[str],
+              screen: Optional[int] = None) -> list[Hit]:
+        """Each candidate segment scored where its answer begins (its best anchor); with `screen`, only that many,
+        those whose own vectors are nearest the question."""
+        rows = [r for r in self.catalog.segments(seg_ids) if not course or r["course"] == course]
+        if screen is not None and len(rows) > screen:
+            near = [_sem(Anchor(0, 0, "", from_blob(r["embedding"]), "segment", vec_en=from_blob(r["embedding_en"])),
+                         qv) for r in rows]
+            rows = [rows[i] for i in sorted(range(len(rows)), key=lambda i: -near[i])[:screen]]
         best_rrf = max(fused.values())
         hits: list[Hit] = []
         for r in rows:
@@ -183,13 +209,7 @@ class Searcher:
             score = conf * (0.8 + 0.2 * rank_part)     # evidence sets the level, fused rank orders near-ties
             hits.append(Hit(r["lecture_id"], anchor.start, anchor.end, score, (r, anchor),
                             page=r["page"] if r["kind"] == "pdf" else None))
-        moments = []
-        for h in merge_hits(hits)[:k]:
-            r, anchor = h.payload   # type: ignore[misc]
-            moments.append(make_moment(r, score=h.score, text=anchor.text or r["speech"] or r["slide_text"],
-                                       start=h.start, end=h.end, page=r["page"], segment_id=r["id"],
-                                       evidence=_EVIDENCE[anchor.kind]))
-        return moments
+        return hits
 
     def _anchors(self, r) -> list[Anchor]:
         seg_vec, seg_en = from_blob(r["embedding"]), from_blob(r["embedding_en"])
