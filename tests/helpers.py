@@ -200,3 +200,15 @@ def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subpro
     e = dict(os.environ, HF_HUB_OFFLINE="1")
     e.update(env or {})
     return subprocess.run([LECTUREFIND, *args], capture_output=True, text=True, timeout=timeout, env=e)
+
+
+def spoken_lecture(cat, name: str, language: str, texts: list[str]) -> list[int]:
+    """A lecture of 20 s segments of speech alone (no vectors) committed to `cat`; its segment ids in order."""
+    from lecturefind.index.catalog import LectureContent
+    from lecturefind.records import Segment
+
+    segs = [Segment(start=20.0 * i, end=20.0 * i + 20, speech=t) for i, t in enumerate(texts)]
+    cat.replace_lecture(f"/c/{name}.mp4", 1, 1, name * 8, "course", LectureContent(
+        kind="audio", title=name, duration=20.0 * len(texts), language=language, segments=segs,
+        segment_vecs=[None] * len(segs)), {})
+    return [r["id"] for r in cat.file_segments(f"/c/{name}.mp4")]

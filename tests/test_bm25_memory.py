@@ -8,13 +8,12 @@ import re
 import shutil
 
 import pytest
-from helpers import index_problems
+from helpers import index_problems, spoken_lecture
 
 from lecturefind.index.bm25 import FILE, Bm25Cache, Bm25Index
-from lecturefind.index.catalog import Catalog, LectureContent
+from lecturefind.index.catalog import Catalog
 from lecturefind.rank.query import Query
 from lecturefind.rank.retrievers.lexical import LexicalRetriever
-from lecturefind.records import Segment
 from lecturefind.words import fts_query, fts_terms
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,14 +37,6 @@ def _sample_texts() -> list[str]:
     for p in gt["pdfs"]:
         out += [pg["visible_text"] for pg in p["pages"]]
     return [t for t in out if t.strip()]
-
-
-def _lecture(cat: Catalog, name: str, language: str, texts: list[str]) -> list[int]:
-    segs = [Segment(start=20.0 * i, end=20.0 * i + 20, speech=t) for i, t in enumerate(texts)]
-    cat.replace_lecture(f"/c/{name}.mp4", 1, 1, name * 8, "course", LectureContent(
-        kind="audio", title=name, duration=20.0 * len(texts), language=language, segments=segs,
-        segment_vecs=[None] * len(segs)), {})
-    return [r["id"] for r in cat.file_segments(f"/c/{name}.mp4")]
 
 
 def _questions(texts: list[str]) -> list[str]:
@@ -75,9 +66,9 @@ def catalog(tmp_path):
     cat = Catalog(str(tmp_path / "idx"))
     texts = _sample_texts()
     for k in range(0, len(texts), 10):
-        _lecture(cat, f"sample{k}", "en", texts[k:k + 10])
+        spoken_lecture(cat, f"sample{k}", "en", texts[k:k + 10])
     for lang, t in OTHER.items():
-        _lecture(cat, f"lecture-{lang}", lang, t)
+        spoken_lecture(cat, f"lecture-{lang}", lang, t)
     yield cat
     cat.close()
 
@@ -116,7 +107,7 @@ def test_the_file_is_used_only_while_it_holds_the_catalogs_texts(catalog, tmp_pa
     assert index_problems(catalog.index_dir) == []
 
     # a new lecture: the file is behind until refreshed; meanwhile FTS5 finds the new words
-    new = _lecture(catalog, "hessian", "en", ["The Hessian matrix of second derivatives decides convexity."])
+    new = spoken_lecture(catalog, "hessian", "en", ["The Hessian matrix of second derivatives decides convexity."])
     assert cache.get(catalog) is None
     assert any("bm25.idx is stamped" in p for p in index_problems(catalog.index_dir))
     retr = LexicalRetriever(catalog, memory=cache)
@@ -127,7 +118,7 @@ def test_the_file_is_used_only_while_it_holds_the_catalogs_texts(catalog, tmp_pa
     assert index_problems(catalog.index_dir) == []
 
     # the lecture re-ingested with other words, and an old file put back: neither is mistaken for the texts now
-    _lecture(catalog, "hessian", "en", ["Gradient descent with a fixed step size."])
+    spoken_lecture(catalog, "hessian", "en", ["Gradient descent with a fixed step size."])
     shutil.copy(tmp_path / "old.idx", path)
     cache.index = None
     assert cache.get(catalog) is None
@@ -156,9 +147,10 @@ def test_an_ingest_updates_the_file_in_place_of_a_rebuild_and_gets_what_a_rebuil
     updated = Bm25Index.updated
     monkeypatch.setattr(Bm25Index, "updated", lambda self, *a: merged.append(1) or updated(self, *a))
     # a lecture re-ingested with other words (its segments removed, new ones added), and a new one
-    _lecture(catalog, "lecture-fr", "fr", ["Les matrices orthogonales conservent les longueurs.", "Une rotation."])
-    _lecture(catalog, "hessian", "en", ["The Hessian matrix of second derivatives decides convexity.",
-                                        "Eigenvalue signs of the Hessian: a saddle point."])
+    spoken_lecture(catalog, "lecture-fr", "fr", ["Les matrices orthogonales conservent les longueurs.",
+                                                 "Une rotation."])
+    spoken_lecture(catalog, "hessian", "en", ["The Hessian matrix of second derivatives decides convexity.",
+                                              "Eigenvalue signs of the Hessian: a saddle point."])
     index = cache.refresh(catalog)
     assert merged == [1] and index is not None and index.key == catalog.texts_key()
     whole = Bm25Index.build(catalog.texts_key(), catalog.fts_rows())

@@ -7,11 +7,11 @@ import re
 import sqlite3
 
 import pytest
+from helpers import spoken_lecture
 
-from lecturefind.index.catalog import Catalog, LectureContent
+from lecturefind.index.catalog import Catalog
 from lecturefind.rank.query import Query
 from lecturefind.rank.retrievers.lexical import LexicalRetriever
-from lecturefind.records import Segment
 from lecturefind.words import fts_terms, fts_text, guess_language, tokens
 
 # (language, word as the lecture says it, word as a student types it)
@@ -46,14 +46,6 @@ def test_function_words_of_other_languages_are_not_content():
     assert guess_language("eigenvalue") is None
 
 
-def _lecture(cat: Catalog, name: str, language: str, texts: list[str]) -> list[int]:
-    segs = [Segment(start=20.0 * i, end=20.0 * i + 20, speech=t) for i, t in enumerate(texts)]
-    cat.replace_lecture(f"/c/{name}.mp4", 1, 1, name * 8, "course", LectureContent(
-        kind="audio", title=name, duration=20.0 * len(texts), language=language, segments=segs,
-        segment_vecs=[None] * len(segs)), {})
-    return [r["id"] for r in cat.file_segments(f"/c/{name}.mp4")]
-
-
 def _top(retr: LexicalRetriever, text: str) -> int:
     hits = retr.rank(Query(text=text))
     assert hits, text
@@ -68,15 +60,16 @@ def catalog(tmp_path):
 
 
 def test_native_language_questions_find_inflected_speech(catalog):
-    es = _lecture(catalog, "algebra-es", "es", [
+    es = spoken_lecture(catalog, "algebra-es", "es", [
         "Hoy vemos el material del curso y las tareas.",
         "Las matrices simétricas tienen autovalores reales.",
         "La ecuación característica se obtiene del determinante."])
-    de = _lecture(catalog, "algebra-de", "de", [
+    de = spoken_lecture(catalog, "algebra-de", "de", [
         "Die Größe der Matrix bestimmt den Aufwand.",
         "Eigenwerten entsprechen Nullstellen des Polynoms."])
-    pt = _lecture(catalog, "calculo-pt", "pt", ["As funções contínuas num intervalo fechado.", "O fundo do gráfico."])
-    en = _lecture(catalog, "algebra-en", "en", ["We derived the eigenvalues of the rotation matrix."])
+    pt = spoken_lecture(catalog, "calculo-pt", "pt", ["As funções contínuas num intervalo fechado.",
+                                                      "O fundo do gráfico."])
+    en = spoken_lecture(catalog, "algebra-en", "en", ["We derived the eigenvalues of the rotation matrix."])
     retr = LexicalRetriever(catalog)
     assert _top(retr, "¿qué es una matriz simétrica?") == es[1]
     assert _top(retr, "ecuaciones características") == es[2]
@@ -88,7 +81,7 @@ def test_native_language_questions_find_inflected_speech(catalog):
 
 def test_an_index_with_porter_stems_is_rebuilt_on_open(tmp_path):
     cat = Catalog(str(tmp_path / "idx"))
-    ids = _lecture(cat, "algebra-es", "es", ["Las matrices simétricas.", "Otra cosa."])
+    ids = spoken_lecture(cat, "algebra-es", "es", ["Las matrices simétricas.", "Otra cosa."])
     cat.close()
     conn = sqlite3.connect(tmp_path / "idx" / "catalog.sqlite")   # as an older version left it
     conn.executescript("DROP TABLE segments_fts; CREATE VIRTUAL TABLE segments_fts USING fts5(text, "
