@@ -10,7 +10,7 @@ import shutil
 import pytest
 from helpers import index_problems, spoken_lecture
 
-from lecturefind.index.bm25 import FILE, Bm25Cache, Bm25Index
+from lecturefind.index.bm25 import FILE, Bm25Cache, Bm25Index, doc_terms
 from lecturefind.index.catalog import Catalog
 from lecturefind.rank.query import Query
 from lecturefind.rank.retrievers.lexical import LexicalRetriever
@@ -24,6 +24,10 @@ OTHER = {
            "Die Matrix ist symmetrisch, also sind die Eigenwerte reell."],
     "fr": ["Les équations différentielles du second ordre.", "La dérivée de la fonction exponentielle."],
     "pt": ["As funções contínuas num intervalo fechado.", "As equações lineares e as matrizes inversas."],
+    # characters that folding turns into a separator, a capital or a final sigma: FTS5 splits and folds them
+    "el": ["Η συνάρτησις ½x² στο ⑴ και ᴬβ.", "Ἡ ἀπόδειξις τῆς ἰδιοτιμῆς ½ ⑵."],
+    # short texts that score alike: ties, broken by id
+    "en": ["Eigenvalues.", "Eigenvalues.", "Eigenvalues.", "Eigenvalues and eigenvectors.", "Eigenvalues."],
 }
 
 
@@ -42,7 +46,8 @@ def _sample_texts() -> list[str]:
 def _questions(texts: list[str]) -> list[str]:
     """Questions made of the texts' own words: fragments of 1 to 6 words from everywhere in them."""
     out = ["where did we derive the eigenvalue condition?", "¿qué es una matriz simétrica?", "Eigenwert Matrix",
-           "équation dérivée", "funções contínuas", "determinant", "no such word anywhere zzzq"]
+           "équation dérivée", "funções contínuas", "determinant", "no such word anywhere zzzq", "eigenvalues",
+           "½ συνάρτησις", "⑴ ᴬβ", "ἀπόδειξις ἰδιοτιμῆς"]
     for i, t in enumerate(texts):
         words = re.findall(r"\w+", t)
         for j in range(2 if words else 0):
@@ -80,12 +85,21 @@ def test_in_memory_bm25_ranks_every_question_as_fts5_does(catalog):
     texts = _sample_texts() + [t for ts in OTHER.values() for t in ts]
     questions = _questions(texts)
     assert len(questions) > 100
-    compared = 0
+    compared = phrases = 0
     for q in questions:
         want = _fts5_ranking(catalog, q, languages)
-        got = index.search([s for g in fts_terms(q, languages) for s in g], 1000)
+        stems_ = [s for g in fts_terms(q, languages) for s in g]
+        got = index.search(stems_, 1000)
+        if got is None:                 # a stem FTS5 reads as a phrase of two tokens (½ → "1⁄2"): FTS5 answers
+            assert any(len(doc_terms(s)) > 1 for s in stems_), q
+            ranked = LexicalRetriever(catalog, memory=Bm25Cache.of(catalog.index_dir)).rank(Query(text=q), 1000)
+            assert [h.segment_id for h in ranked] == want, q
+            phrases += 1
+            continue
         assert got == want, q
+        assert index.search(stems_, 3) == want[:3], q            # the cut falls among ties: by id too
         compared += bool(want)
+    assert phrases >= 1
     assert compared > 100          # nearly every question finds something, and the same things in the same order
     for q in ("eigenvalue", "Matrix"):      # document counts are FTS5's too
         for stem in {s for g in fts_terms(q, languages) for s in g}:
@@ -160,6 +174,8 @@ def test_an_ingest_updates_the_file_in_place_of_a_rebuild_and_gets_what_a_rebuil
     texts = _sample_texts() + [t for ts in OTHER.values() for t in ts] + ["Hessian saddle rotation orthogonales"]
     for q in _questions(texts):
         stems_ = [s for g in fts_terms(q, languages) for s in g]
-        assert index.search(stems_, 1000) == whole.search(stems_, 1000) == _fts5_ranking(catalog, q, languages), q
+        got = index.search(stems_, 1000)
+        assert got == whole.search(stems_, 1000), q
+        assert got is None or got == _fts5_ranking(catalog, q, languages), q
         assert [index.doc_count(s) for s in stems_] == [whole.doc_count(s) for s in stems_]
     assert cache.get(catalog) is not None and index_problems(catalog.index_dir) == []

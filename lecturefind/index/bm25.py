@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
-from typing import Iterable, Optional
+from typing import BinaryIO, Iterable, Optional
 
 import numpy as np
 
@@ -27,10 +28,17 @@ _ALIGN = 64
 _MERGE_TERMS = 4096     # old terms merged at a time by `Bm25Index.updated`
 
 
+_PLAIN = re.compile(r"[a-z0-9 ]*")
+_TOKEN = re.compile(r"[^\W_]+")
+
+
 def doc_terms(text: str) -> list[str]:
-    """The tokens FTS5 (unicode61, diacritics removed) reads in a `words.fts_text` text: its stems are already
-    folded, lower-case words separated by spaces."""
-    return text.split()
+    """The tokens FTS5 (unicode61, diacritics removed) reads in a `words.fts_text` text. Its stems are folded,
+    lower-case words separated by spaces; the few that folding left with a separator or a capital (½ → 1⁄2,
+    ⑴ → (1), ᴬ → A, final ς) are split and case-folded as unicode61 does."""
+    if _PLAIN.fullmatch(text):
+        return text.split()
+    return _TOKEN.findall(text.casefold())
 
 
 class Bm25Index:
@@ -44,7 +52,7 @@ class Bm25Index:
         self.offsets, self.docs, self.tfs, self.ids = offsets, docs, tfs, ids
         self.n = len(ids)
         self.lengths = lengths
-        avgdl = float(lengths.sum()) / self.n if self.n else 1.0
+        avgdl = float(lengths.sum(dtype=np.float64)) / self.n if self.n else 1.0
         # per segment, the length part of BM25's denominator
         self._norm = (K1 * (1.0 - B + B * lengths.astype(np.float64) / max(avgdl, 1e-9))).astype(np.float32)
 
@@ -173,21 +181,20 @@ class Bm25Index:
             raise
 
     @staticmethod
-    def _header(path: str) -> tuple[dict, int]:
+    def _header(f: BinaryIO) -> tuple[dict, int]:
         """(the file's header, where its arrays start); ValueError if it is not an index file."""
-        with open(path, "rb") as f:
-            head = f.read(len(_MAGIC) + 8)
-            if head[:len(_MAGIC)] != _MAGIC:
-                raise ValueError("not an index file")
-            size = int.from_bytes(head[len(_MAGIC):], "little")
-            header = json.loads(f.read(size))
-        return header, -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+        head = f.read(len(_MAGIC) + 8)
+        if head[:len(_MAGIC)] != _MAGIC:
+            raise ValueError("not an index file")
+        size = int.from_bytes(head[len(_MAGIC):], "little")
+        return json.loads(f.read(size)), -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
 
     @classmethod
     def file_key(cls, path: str) -> Optional[tuple[int, int]]:
         """The catalog texts the file in `path` was built from, by its header alone; None: no index file."""
         try:
-            key = cls._header(path)[0]["key"]
+            with open(path, "rb") as f:
+                key = cls._header(f)[0]["key"]
             return (int(key[0]), int(key[1]))
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
@@ -196,10 +203,11 @@ class Bm25Index:
     def load(cls, path: str) -> Optional["Bm25Index"]:
         """The index in `path`, its arrays mapped read-only; None if it is not one."""
         try:
-            header, start = cls._header(path)
-            a = {name: (np.memmap(path, np.dtype(dt), "r", start + off, (size,)) if size
-                        else np.zeros(0, np.dtype(dt)))
-                 for name, (dt, off, size) in header["arrays"].items()}
+            with open(path, "rb") as f:          # header and arrays from the one file, whatever replaces it
+                header, start = cls._header(f)
+                a = {name: (np.memmap(f, np.dtype(dt), "r", start + off, (size,)) if size
+                            else np.zeros(0, np.dtype(dt)))
+                     for name, (dt, off, size) in header["arrays"].items()}
             terms = bytes(a["terms"]).decode("utf-8").split("\n") if a["terms"].size else []
             return cls((int(header["key"][0]), int(header["key"][1])), terms, a["offsets"], a["docs"], a["tfs"],
                        a["ids"], np.asarray(a["lengths"]))
@@ -211,9 +219,17 @@ class Bm25Index:
         t = self.vocab.get(term)
         return 0 if t is None else int(self.offsets[t + 1] - self.offsets[t])
 
-    def search(self, terms: list[str], k: int) -> list[int]:
+    def search(self, terms: list[str], k: int) -> Optional[list[int]]:
         """Segment ids best first: FTS5's `ORDER BY bm25(...)` for an OR of these stems (ties: lower id first).
-        Each stem's postings are weighed in float32 and summed per segment by one `bincount`."""
+        Each stem's postings are weighed in float32 and summed per segment by one `bincount`. None for a stem
+        that FTS5 would read as several tokens (a phrase): FTS5 answers that query."""
+        asked = []
+        for term in dict.fromkeys(terms):
+            toks = doc_terms(term)
+            if len(toks) > 1:
+                return None
+            asked += toks
+        terms = asked
         docs, weights = [], []
         for term in dict.fromkeys(terms):
             t = self.vocab.get(term)
@@ -231,9 +247,10 @@ class Bm25Index:
             return []
         acc = np.bincount(np.concatenate(docs), weights=np.concatenate(weights), minlength=self.n)
         hit = np.flatnonzero(acc)
-        if len(hit) > k:
-            hit = hit[np.argpartition(-acc[hit], k - 1)[:k]]
-        best = hit[np.lexsort((hit, -acc[hit]))]
+        if len(hit) > k:          # the k best, and every segment tied with the k-th, so ties go by id below
+            kth = np.partition(acc[hit], len(hit) - k)[len(hit) - k]
+            hit = hit[acc[hit] >= kth]
+        best = hit[np.lexsort((hit, -acc[hit]))][:k]
         return [int(i) for i in self.ids[best]]
 
 
@@ -264,12 +281,9 @@ class Bm25Cache:
             return index
         with self._lock:
             if self.index is None or self.index.key != key:
-                found = Bm25Index.load(self.path) if os.path.exists(self.path) else None
+                found = Bm25Index.load(self.path) if Bm25Index.file_key(self.path) == key else None
                 self.index = found if found is not None and found.key == key else None
             return self.index
-
-    def in_step(self, catalog: Catalog) -> bool:
-        return self.get(catalog) is not None
 
     def refresh(self, catalog: Catalog) -> Optional[Bm25Index]:
         """Build and write the file when it is missing or behind the catalog's texts (after an ingest
@@ -283,10 +297,10 @@ class Bm25Cache:
             return self.rebuild(catalog)
         with self._lock:
             old = Bm25Index.load(self.path)
-            if old is None:
+            if old is None or old.key[0] > key[0] or old.key[1] > key[1]:
                 index = Bm25Index.build(key, catalog.fts_rows())
             else:
-                index = old.updated(key, catalog.segment_ids(), catalog.fts_rows(after=have[1]))
+                index = old.updated(key, catalog.segment_ids(), catalog.fts_rows(after=old.key[1]))
             index.save(self.path)
             self.index = Bm25Index.load(self.path)
             return index

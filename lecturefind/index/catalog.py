@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS owed(
 _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256, f.state FROM lectures l "
             "JOIN courses c ON c.id = l.course_id JOIN files f ON f.id = l.file_id")
 # the longest sentence or slide stored (see `Catalog._note_longest`); none recorded (an older index): no bound
-_LONGEST = "COALESCE((SELECT CAST(value AS REAL) FROM meta WHERE key = 'longest:{}'), 1e18)"
+# (plus 1 s: the value is kept as text with 15 digits)
+_LONGEST = "(COALESCE((SELECT CAST(value AS REAL) FROM meta WHERE key = 'longest:{}'), 1e18) + 1.0)"
 _SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
             "s.embedding_en, "
             "l.title, l.kind, l.has_audio, l.duration, l.language, c.name AS course, f.path, f.sha256 "
@@ -270,11 +271,9 @@ class Catalog:
     def fts_rows(self, batch: int = 5000, after: int = 0):
         """(segment id, BM25 text) of every segment (with `after`: of those with a higher id), `batch` at a time in
         id order (building `index.bm25`)."""
-        last = after
-        while rows := self.q("SELECT rowid, text FROM segments_fts WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                             (last, batch)):
+        for rows in self._batched("SELECT rowid, text FROM segments_fts WHERE rowid > ?", (after,), "rowid",
+                                  batch, None):
             yield [(r[0], r[1]) for r in rows]
-            last = rows[-1][0]
 
     def set_stamps(self, stamps: dict) -> None:
         for k, v in stamps.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import sqlite3
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -410,9 +411,10 @@ class Ingestor:
         try:
             if Bm25Cache.of(self.index_dir).refresh(self.catalog) is not None:
                 rep.stage_seconds["bm25"] = time.perf_counter() - t0
-        except OSError as e:
+        except (OSError, MemoryError, sqlite3.Error) as e:
+            reason = os_reason(e) if isinstance(e, OSError) else f"{type(e).__name__}: {printable(str(e))[:160]}"
             self.log(f"warning: {printable(self.index_dir)}: the in-memory word index could not be written "
-                     f"({os_reason(e)}); search ranks by words with SQLite meanwhile, and the next ingest tries again")
+                     f"({reason}); search ranks by words with SQLite meanwhile, and the next ingest tries again")
 
     def _sync_gemini(self) -> None:
         """With the Milvus store, its Gemini collection is brought to the catalog's Gemini vectors (made by an

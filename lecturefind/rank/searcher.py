@@ -33,8 +33,8 @@ _EMBED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query"
 _RETRIEVE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieve")   # BM25 beside FAISS
 
 REFINE = 24          # fused candidates refined and scored
-REFINE_UNSURE = int(os.environ.get("LECTUREFIND_REFINE_UNSURE", "60"))   # ... when none of those is a confident answer
-UNSURE_SCREEN = int(os.environ.get("LECTUREFIND_UNSURE_SCREEN", "6"))    # of which refined: the nearest by vector
+REFINE_UNSURE = int(os.environ.get("LECTUREFIND_REFINE_UNSURE") or 60)   # ... when none of those is a confident answer
+UNSURE_SCREEN = int(os.environ.get("LECTUREFIND_UNSURE_SCREEN") or 6)    # of which refined: the nearest by vector
 SLIDE_LEAD_S = 15.0  # a matching sentence this soon after a slide change starts the moment at the change
 RESTATES_SLIDE = 0.88  # sentence~slide cosine above which the narrator is reading the slide out
 COVERAGE_WEIGHT = 0.15  # how much lexical coverage counts against cosine when choosing an anchor
@@ -195,8 +195,7 @@ class Searcher:
         those whose own vectors are nearest the question."""
         rows = [r for r in self.catalog.segments(seg_ids) if not course or r["course"] == course]
         if screen is not None and len(rows) > screen:
-            near = [_sem(Anchor(0, 0, "", from_blob(r["embedding"]), "segment", vec_en=from_blob(r["embedding_en"])),
-                         qv) for r in rows]
+            near = [_sem(self._own_anchor(r), qv) for r in rows]
             rows = [rows[i] for i in sorted(range(len(rows)), key=lambda i: -near[i])[:screen]]
         best_rrf = max(fused.values())
         hits: list[Hit] = []
@@ -211,12 +210,20 @@ class Searcher:
                             page=r["page"] if r["kind"] == "pdf" else None))
         return hits
 
-    def _anchors(self, r) -> list[Anchor]:
+    @staticmethod
+    def _own_anchor(r) -> Anchor:
+        """A segment as a whole (a PDF's: its page), with its own vectors."""
         seg_vec, seg_en = from_blob(r["embedding"]), from_blob(r["embedding_en"])
         if r["kind"] == "pdf":
-            return [Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page", vec_en=seg_en)]
+            return Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page", vec_en=seg_en)
+        return Anchor(r["start_s"], r["end_s"], (r["slide_text"] or "") + "\n" + (r["speech"] or ""), seg_vec,
+                      "segment", vec_en=seg_en)
+
+    def _anchors(self, r) -> list[Anchor]:
+        out = [self._own_anchor(r)]
+        if r["kind"] == "pdf":
+            return out
         lo, hi = r["start_s"], r["end_s"]
-        out = [Anchor(lo, hi, (r["slide_text"] or "") + "\n" + (r["speech"] or ""), seg_vec, "segment", vec_en=seg_en)]
         for s in self.catalog.sentences_between(r["lecture_id"], lo, hi):
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "sentence",
                               vec_en=from_blob(s["embedding_en"])))

@@ -49,6 +49,8 @@ class LexicalRetriever:
             self._languages = self.catalog.languages()
             self._df = {}
             self._gen = gen
+        elif self._mem is None and self.memory is not None:
+            self._mem = self.memory.get(self.catalog)     # written after this generation's commit (ingest's end)
 
     def _doc_counts(self, terms) -> dict[str, int]:
         """`Catalog.term_doc_counts`, each term looked up once per catalog generation (a look-up in FTS5's
@@ -104,11 +106,10 @@ class LexicalRetriever:
     def rank(self, query: Query, n: int = CANDIDATES) -> list[Ranked]:
         terms = self.terms(query.text)
         mem = self._mem
-        if mem is not None:
-            ids = mem.search(flat_terms(terms), n)
-        elif self.text_store is not None:
+        ids = mem.search(flat_terms(terms), n) if mem is not None else None    # None: FTS5 reads it as a phrase
+        if ids is None and self.text_store is not None:
             ids = self.text_store.search_text(flat_terms(terms), n)
-        else:
+        elif ids is None:
             match = fts_query(terms)
             ids = self.catalog.bm25(match, n) if match else []
         return [Ranked(i, 1.0 / (r + 1)) for r, i in enumerate(ids)]
