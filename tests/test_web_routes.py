@@ -519,8 +519,11 @@ def test_course_map_and_lecture_api_carry_the_chapters(client, spec, ids):
         assert f'<span class="chapter-title">{html_escape(t)}</span>' in page, t
 
 
-def test_concurrent_searches_run_on_a_pool_and_agree_with_one_at_a_time(sample_index, models):
+def test_concurrent_searches_run_on_a_pool_and_agree_with_one_at_a_time(sample_index, models, monkeypatch):
     """Several searches at once get searchers of their own (not one lock); each answer is what it is alone."""
+    from lecturefind.web import store as web_store
+
+    monkeypatch.setattr(web_store, "RESULTS_MEMORY", 0)     # every request searches: the pool is what is tested
     app = make_app(sample_index, models, SEARCHERS=3)
     queries = [q["text"] for q in GT["questions"][:6]]
     client = app.test_client()
