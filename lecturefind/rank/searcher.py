@@ -21,6 +21,7 @@ from ..index.catalog import Catalog, from_blob
 from ..index.store import SegmentStore, TextSearch, open_stores, store_spec
 from ..ml_models import MLModels
 from ..records import Moment
+from ..signals.embed import one_thread_per_query
 from ..words import coverage, reads_as_english, stems, title_line
 from . import image
 from .fusion import Hit, merge_hits, rrf
@@ -29,7 +30,8 @@ from .query import Query, decode_query
 from .results import CONFIDENT, make_moment
 from .retrievers import LexicalRetriever, Retriever, VectorRetriever, VisualRetriever
 
-_EMBED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query")   # the ONNX models are shared
+_EMBED_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="embed-query",   # the models are shared
+                                 initializer=one_thread_per_query)
 _RETRIEVE_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="retrieve")   # BM25 beside FAISS
 
 REFINE = 24          # fused candidates refined and scored

