@@ -245,8 +245,16 @@ class Bm25Index:
             weights.append(w)
         if not docs:
             return []
-        acc = np.bincount(np.concatenate(docs), weights=np.concatenate(weights), minlength=self.n)
-        hit = np.flatnonzero(acc)
+        every = np.concatenate(docs)
+        acc = np.bincount(every, weights=np.concatenate(weights), minlength=self.n)
+        one = min((d for d in docs if len(d) >= k), key=len, default=None)
+        if one is None:               # no word in k segments: the few segments holding any
+            hit = np.unique(every)
+        else:
+            # a word's segments are distinct, so the k-th best of them scores at most the k-th best overall:
+            # every contender scores at least that (no scan of a million scores for the non-zero ones)
+            vals = acc[one]
+            hit = np.flatnonzero(acc >= np.partition(vals, len(vals) - k)[len(vals) - k])
         if len(hit) > k:          # the k best, and every segment tied with the k-th, so ties go by id below
             kth = np.partition(acc[hit], len(hit) - k)[len(hit) - k]
             hit = hit[acc[hit] >= kth]
