@@ -15,7 +15,8 @@ memory from bm25.idx when it is in step, else FTS5 with rare-term pruning):
     missing or behind: above `PRUNE_ABOVE` segments, the `MAX_TERMS` rarest query words, the others only if in at
     most `MAX_DF` of the segments) and FTS5 over every query word: latency p50/p99 of each, and recall@10 /
     recall@200 of the first two against the last;
-  * RSS of the process (one Searcher, models loaded) after warm-up and at the end, and its peak.
+  * RSS of the process (one Searcher, models loaded) after warm-up, after the searches and at the end (after the
+    FTS5 comparisons), and its peak.
 `uptime`'s 1-minute load is printed with each measurement (other work shares the machine).
 """
 from __future__ import annotations
@@ -111,6 +112,9 @@ def run(index_dir: str, qs: list[str], models) -> None:
     print(f"in the search (timed where they run, concurrently; total p50 {pct(inst, 50):.1f} ms): " + " · ".join(
         f"{k} {pct(v, 50):.1f}/{pct(v, 99):.1f}" for k, v in rec.items()) + " ms p50/p99 (vector retriever: waits "
         f"for the e5 embedding, then FAISS); load {load()}", flush=True)
+    m_s = mem()
+    print(f"RSS after the searches {m_s['VmRSS']:.0f} MB (peak {m_s['VmHWM']:.0f} MB); what follows (parts alone, "
+          f"BM25 three ways) is not the product's search path", flush=True)
 
     vector = next(r for r in s.retrievers if r.name == "vector")
     lexical = s.lexical
