@@ -181,3 +181,30 @@ def test_two_copies_of_one_video_can_save_their_keyframes_at_once(tmp_path):
         names = [n for batch in pool.map(save, range(4)) for n in batch]
     assert sorted(set(names)) == [f"ef7332388cb16e4d_{i:04d}.jpg" for i in range(4)]
     assert sorted(os.listdir(tmp_path / "keyframes")) == sorted(set(names))      # no temporary file left
+
+
+def test_a_later_build_step_nearer_by_a_little_does_not_take_the_moment():
+    """Of build steps that show the matched item, the first starts the moment though a later one (more lines)
+    is a little nearer the question; a step before the item, or a different slide, does not."""
+    import numpy as np
+
+    from lecturefind.rank.searcher import Anchor, Searcher
+    from lecturefind.words import coverage
+
+    def unit(v):
+        v = np.asarray(v, np.float32)
+        return v / np.linalg.norm(v)
+
+    q = unit([1.0, 0.0, 0.0])
+    lines = [TITLE, *BULLETS]
+    states = [Anchor(STATE_S * n, STATE_S * (n + 1), "\n".join(lines[: n + 2]),
+                     unit([0.80 + 0.01 * n, 0.6, 0.0]), "slide", title=TITLE) for n in range(len(BULLETS))]
+    other = Anchor(0.0, STATE_S, "Graph search: breadth first and depth first", unit([0.9, 0.4, 0.0]), "slide")
+    words = {"pivot": 2.0, "partition": 2.0}
+    cov_of = lambda text: coverage(words, text)       # noqa: E731
+    s = Searcher.__new__(Searcher)                      # the rule alone: no index, no models
+    assert s._first_state(states, states[4], (q, None), cov_of) is states[2]   # Quicksort's step, not Radix's
+    assert s._first_state(states, states[2], (q, None), cov_of) is states[2]
+    assert s._first_state([other, *states[2:]], states[3], (q, None), cov_of) is states[2]
+    far = [Anchor(a.start, a.end, a.text, unit([0.5, 0.86, 0.0]), "slide", title=TITLE) for a in states[:3]]
+    assert s._first_state([*far, *states[3:]], states[4], (q, None), cov_of) is states[3]   # not about as near

@@ -47,6 +47,8 @@ WEIGHTED_COVERAGE = os.environ.get("LECTUREFIND_WEIGHTED_COVERAGE", "1") != "0" 
 _EVIDENCE = {"sentence": "speech", "slide": "slide", "page": "page", "segment": "clip"}   # anchor kind -> evidence
 UNKNOWN_COS = 0.80     # the neutral cosine of `calibrate`: a segment without vectors yet is scored by its words alone
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
+BUILD_REPEATED = 0.9   # share of a slide state's words that the next state repeats: a build step, not a new slide
+BUILD_NEAR = 0.02      # cosine an earlier build step may lose to a later one and still start the moment
 
 
 @dataclass
@@ -243,6 +245,22 @@ class Searcher:
             cov += TITLE_BONUS * cov_of(a.title or title_line(a.text))
         return cov
 
+    def _first_state(self, anchors: list[Anchor], best: Anchor, qv, cov_of) -> Anchor:
+        """The build step where what matched first shows. A build adds lines, so its later steps repeat the
+        earlier ones: an earlier state just before `best` whose words `best` repeats, that covers the question as
+        well and is about as near, is where the item appeared, and the moment starts there (not where the slide
+        has gone on to the next item)."""
+        mine = stems(best.text)
+        cov, sem = self._coverage(cov_of, best), _sem(best, qv)
+        first = best
+        for a in sorted((a for a in anchors if a.kind == "slide" and a.start < best.start), key=lambda a: -a.start):
+            words = stems(a.text)
+            if (not words or len(words & mine) < BUILD_REPEATED * len(words)
+                    or self._coverage(cov_of, a) < cov or _sem(a, qv) < sem - BUILD_NEAR):
+                break
+            first = a
+        return first
+
     def _best_anchor(self, r, qv, cov_of) -> tuple[Anchor, float, float]:
         anchors = self._anchors(r)
         seg = anchors[0]
@@ -259,6 +277,8 @@ class Searcher:
                 best, best_val = a, val
         if best is seg:
             return seg, seg_cos, seg_cov
+        if best.kind == "slide":
+            best = self._first_state(anchors, best, qv, cov_of)
         anchor = best
         if anchor.kind == "sentence":
             # the answer begins at this sentence; at the slide change just before it only when the slide shows
