@@ -185,26 +185,42 @@ def test_two_copies_of_one_video_can_save_their_keyframes_at_once(tmp_path):
 
 def test_a_later_build_step_nearer_by_a_little_does_not_take_the_moment():
     """Of build steps that show the matched item, the first starts the moment though a later one (more lines)
-    is a little nearer the question; a step before the item, or a different slide, does not."""
+    is a little nearer the question, and the chosen step's evidence still scores it; a step before the item, a
+    different slide, or a question whose words are not in the slide's lines (a paraphrase, the title) moves
+    nothing."""
     import numpy as np
 
-    from lecturefind.rank.searcher import Anchor, Searcher
-    from lecturefind.words import coverage
+    from lecturefind.rank.searcher import Anchor, Searcher, _sem
+    from lecturefind.words import coverage, stem
 
     def unit(v):
         v = np.asarray(v, np.float32)
         return v / np.linalg.norm(v)
 
-    q = unit([1.0, 0.0, 0.0])
+    q = (unit([1.0, 0.0, 0.0]), None)
     lines = [TITLE, *BULLETS]
     states = [Anchor(STATE_S * n, STATE_S * (n + 1), "\n".join(lines[: n + 2]),
                      unit([0.80 + 0.01 * n, 0.6, 0.0]), "slide", title=TITLE) for n in range(len(BULLETS))]
-    other = Anchor(0.0, STATE_S, "Graph search: breadth first and depth first", unit([0.9, 0.4, 0.0]), "slide")
-    words = {"pivot": 2.0, "partition": 2.0}
-    cov_of = lambda text: coverage(words, text)       # noqa: E731
-    s = Searcher.__new__(Searcher)                      # the rule alone: no index, no models
-    assert s._first_state(states, states[4], (q, None), cov_of) is states[2]   # Quicksort's step, not Radix's
-    assert s._first_state(states, states[2], (q, None), cov_of) is states[2]
-    assert s._first_state([other, *states[2:]], states[3], (q, None), cov_of) is states[2]
+
+    def cov(*words):
+        weights = {stem(w): 2.0 for w in words}
+        return lambda text: coverage(weights, text)
+
+    first = Searcher._first_state
+    pivot = cov("pivot", "partitions")                 # Quicksort's line, added by step 2
+    assert first(states, states[4], q, pivot) is states[2]       # not Radix's step, which only still lists it
+    assert first(states, states[2], q, pivot) is states[2]
+    summary = Anchor(0.0, STATE_S, "Summary: a pivot partitions the list, the smaller keys go left",
+                     states[2].vec, "slide", title="Summary")
+    assert first([summary, *states[2:]], states[3], q, pivot) is states[2]     # another slide, same words
     far = [Anchor(a.start, a.end, a.text, unit([0.5, 0.86, 0.0]), "slide", title=TITLE) for a in states[:3]]
-    assert s._first_state([*far, *states[3:]], states[4], (q, None), cov_of) is states[3]   # not about as near
+    assert first([*far, *states[3:]], states[4], q, pivot) is states[3]        # not about as near
+    assert first(states, states[4], q, cov("tree", "parent")) is states[4]     # a paraphrase: no word to place
+    assert first(states, states[4], q, cov("compared")) is states[4]           # the title alone
+
+    s = Searcher.__new__(Searcher)                     # the rule inside the anchor choice, without an index
+    clip = Anchor(0.0, STATE_S * 5, "\n".join(lines), unit([0.0, 1.0, 0.0]), "segment")
+    s._anchors = lambda r: [clip, *states]             # type: ignore[method-assign]
+    anchor, cos, _ = s._best_anchor(None, q, pivot)
+    assert (anchor.start, anchor.end) == (states[2].start, states[4].end)
+    assert cos == _sem(states[4], q)                    # scored as the step that matched best

