@@ -197,7 +197,7 @@ def test_a_later_build_step_nearer_by_a_little_does_not_take_the_moment():
         v = np.asarray(v, np.float32)
         return v / np.linalg.norm(v)
 
-    q = (unit([1.0, 0.0, 0.0]), None)
+    q = (unit([1.0, 0.0, 0.0]), None, None)          # (e5, English, latent terms) of the question
     lines = [TITLE, *BULLETS]
     states = [Anchor(STATE_S * n, STATE_S * (n + 1), "\n".join(lines[: n + 2]),
                      unit([0.80 + 0.01 * n, 0.6, 0.0]), "slide", title=TITLE) for n in range(len(BULLETS))]

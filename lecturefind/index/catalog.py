@@ -43,7 +43,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS segments_fts USING fts5(
     text, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS sentences(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id),
-    start_s REAL, end_s REAL, text TEXT, embedding BLOB, embedding_en BLOB);
+    start_s REAL, end_s REAL, text TEXT, embedding BLOB, embedding_en BLOB, latent BLOB);
 CREATE INDEX IF NOT EXISTS sentences_lecture ON sentences(lecture_id, start_s);
 CREATE INDEX IF NOT EXISTS sentences_span ON sentences(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS words(
@@ -52,7 +52,7 @@ CREATE INDEX IF NOT EXISTS words_sentence ON words(sentence_id);
 CREATE TABLE IF NOT EXISTS slides(
     id INTEGER PRIMARY KEY, lecture_id INTEGER NOT NULL REFERENCES lectures(id), idx INTEGER,
     start_s REAL, end_s REAL, keyframe_t REAL, page INTEGER, text TEXT, same_as INTEGER,
-    image TEXT, embedding BLOB, embedding_en BLOB, title TEXT);
+    image TEXT, embedding BLOB, embedding_en BLOB, title TEXT, latent BLOB);
 CREATE INDEX IF NOT EXISTS slides_lecture ON slides(lecture_id, idx);
 CREATE INDEX IF NOT EXISTS slides_span ON slides(lecture_id, start_s, end_s);
 CREATE TABLE IF NOT EXISTS visual(
@@ -78,6 +78,8 @@ _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256,
 _LONGEST = "(COALESCE((SELECT CAST(value AS REAL) FROM meta WHERE key = 'longest:{}'), 1e18) + 1.0)"
 _SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
             "s.embedding_en, "
+            # a PDF page's latent terms are its slide row's (a video segment's anchors carry their own)
+            "(SELECT sl.latent FROM slides sl WHERE sl.lecture_id = s.lecture_id AND sl.idx = s.page - 1) AS latent, "
             "l.title, l.kind, l.has_audio, l.duration, l.language, c.name AS course, f.path, f.sha256 "
             "FROM segments s "
             "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
@@ -91,6 +93,13 @@ def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
     return None if vec is None else np.asarray(vec, dtype=np.float32).tobytes()
 
 
+def from_latent(blob: Optional[bytes]) -> Optional[np.ndarray]:
+    """A stored text's latent terms (`signals.embed.LATENT` rows), None when not made or none."""
+    from ..signals.embed import LATENT
+
+    return np.frombuffer(blob, LATENT) if blob else None
+
+
 def from_blob(blob: Optional[bytes]) -> Optional[np.ndarray]:
     """The vector, or None (no vector; an empty blob marks "none on purpose", e.g. no English vector of a German
     sentence)."""
@@ -98,6 +107,7 @@ def from_blob(blob: Optional[bytes]) -> Optional[np.ndarray]:
 
 
 NOT_ENGLISH = b""     # embedding_en of an item that is not English text: looked at, none made
+NO_LATENT = b""       # latent of an item whose text has no latent terms: looked at, none made
 
 
 @dataclass
@@ -202,6 +212,8 @@ class Catalog:
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN embedding_en BLOB")
             if table == "slides" and cols and "title" not in cols:
                 self.conn.execute("ALTER TABLE slides ADD COLUMN title TEXT")      # NULL: the first line counts
+            if table != "segments" and cols and "latent" not in cols:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN latent BLOB")   # NULL: made by the next ingest
         fts = self.one("SELECT sql FROM sqlite_master WHERE name = 'segments_fts'")
         if fts and "porter" in fts[0]:
             self._rebuild_fts()
@@ -484,6 +496,30 @@ class Catalog:
                 c.execute(f"UPDATE {table} SET embedding_en = ? WHERE id = ?", (_en_blob(vec), item_id))
             self.bump_generation()
 
+    def latent_missing(self, limit: int = 256) -> list[tuple[str, int, str]]:
+        """Sentences and slides with text and no latent terms yet (table, id, text), oldest first: every item of
+        a file just committed, and of an index made before them."""
+        out: list[tuple[str, int, str]] = []
+        for table in ("sentences", "slides"):
+            if len(out) < limit:
+                out += [(table, r[0], r[1]) for r in self.q(
+                    f"SELECT id, text FROM {table} WHERE latent IS NULL AND text <> '' ORDER BY id LIMIT ?",
+                    (limit - len(out),))]
+        return out
+
+    def latent_owed(self) -> int:
+        """How many sentences and slides `latent_missing` would still list."""
+        return sum(self.q(f"SELECT COUNT(*) FROM {t} WHERE latent IS NULL AND text <> ''")[0][0]
+                   for t in ("sentences", "slides"))
+
+    def put_latent(self, items: Sequence[tuple[str, int, Optional[bytes]]]) -> None:
+        """Store the latent terms (None: the text has none) of (table, id) items, in one transaction."""
+        with self.transaction() as c:
+            for table, item_id, blob in items:
+                assert table in ("sentences", "slides")
+                c.execute(f"UPDATE {table} SET latent = ? WHERE id = ?", (NO_LATENT if blob is None else blob,
+                                                                           item_id))
+
     # -- work owed on committed pages (a large PDF's vectors and text-page descriptors) --------------
     def owed_pages(self, limit: int = 64) -> list[sqlite3.Row]:
         """Pages committed by their words whose vectors or picture descriptors are still to be made, oldest first:
@@ -629,13 +665,15 @@ class Catalog:
 
     def sentences_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Transcript sentences overlapping [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en FROM sentences WHERE lecture_id=? "
+        return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en, latent FROM sentences "
+                      "WHERE lecture_id=? "
                       f"AND start_s < ? AND end_s > ? AND start_s >= ? - {_LONGEST.format('sentences')} "
                       "ORDER BY start_s", (lecture_id, end, start, start))
 
     def slides_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Slides on screen during [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, title, embedding, embedding_en FROM slides WHERE lecture_id=? "
+        return self.q("SELECT id, start_s, end_s, text, title, embedding, embedding_en, latent FROM slides "
+                      "WHERE lecture_id=? "
                       f"AND start_s < ? AND end_s > ? AND start_s >= ? - {_LONGEST.format('slides')} "
                       "ORDER BY start_s", (lecture_id, end, start, start))
 

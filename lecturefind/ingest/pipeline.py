@@ -199,6 +199,7 @@ class Ingestor:
                 job = pending.popleft()
                 self._guarded(rep, job.path, self._finish, rep, job)
             self._pay_owed(rep)          # also what a run killed before this point owed
+            self._pay_latent(rep)        # the same
             try:
                 self._sync_gemini()
             except LectureFindError as e:
@@ -401,6 +402,24 @@ class Ingestor:
         visual = [self.extractor.page_features(r["image"], r["visual"]) if r["visual"] else None for r in batch]
         done = self.catalog.pay_owed(list(zip(batch, vecs, vecs_en, visual)))
         self._sync_stores(done, path)
+
+    def _pay_latent(self, rep: IngestReport) -> None:
+        """The latent terms of every sentence and slide still without them (this run's files, a killed run's, an
+        older index's), a batch per transaction. Made once all files are committed: nothing else of theirs waits
+        on them, and a search meanwhile scores those items by their words and vectors alone."""
+        t0, total, done = time.perf_counter(), self.catalog.latent_owed(), 0
+        emb = self.models.embedder if total else None       # no model loaded for nothing
+        if emb is None or not emb.has_latent:
+            return
+        try:
+            while batch := self.catalog.latent_missing():
+                made = [(table, item_id, emb.latent(text)) for table, item_id, text in batch]
+                self.catalog.put_latent([(t, i, None if v is None else v.tobytes()) for t, i, v in made])
+                done += len(batch)
+                if self.reporter:
+                    self.reporter(self.index_dir, "latent", min(done, total), total)
+        finally:
+            rep.stage_seconds["latent"] = rep.stage_seconds.get("latent", 0.0) + time.perf_counter() - t0
 
     def _sync_bm25(self, rep: IngestReport) -> None:
         """The in-memory BM25 file brought to the catalog's texts (also after a run killed before here); while

@@ -18,11 +18,11 @@ from typing import Any, Optional, Sequence, cast
 import numpy as np
 
 from ..index.bm25 import Bm25Cache
-from ..index.catalog import Catalog, from_blob
+from ..index.catalog import Catalog, from_blob, from_latent
 from ..index.store import SegmentStore, TextSearch, open_stores, store_spec
 from ..ml_models import MLModels
 from ..records import Moment
-from ..signals.embed import one_thread_per_query
+from ..signals.embed import latent_cosine, one_thread_per_query
 from ..words import coverage, reads_as_english, stems, title_line
 from . import image
 from .fusion import Hit, merge_hits, rrf
@@ -50,6 +50,10 @@ UNKNOWN_COS = 0.80     # the neutral cosine of `calibrate`: a segment without ve
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 BUILD_REPEATED = 0.9   # share of an earlier slide state's words that a later one repeats: a build step
 BUILD_NEAR = 0.02      # cosine an earlier build step may lose to a later one and still start the moment
+# latent terms (e5's sparse head) count as coverage in any language: cosine 0.15 -> none, 0.55 -> full (dev2: slopes
+# 2-3 alike, 4 and more lost paraphrases); asked for only when no candidate shares half the question's words
+LATENT_FROM, LATENT_SLOPE = 0.15, 2.5
+LATENT_GATE = float(os.environ.get("LECTUREFIND_LATENT_GATE", "0.5"))
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Anchor:
     slide_id: Optional[int] = None
     vec_en: Optional[np.ndarray] = None     # English MiniLM embedding, for English text
     title: str = ""                         # a slide's title (OCR layout); else its first line counts
+    latent: Optional[np.ndarray] = None     # its latent terms (`signals.embed.TextEmbedder.latent`)
 
 
 def calibrate(cos: float, cov: float) -> float:
@@ -153,7 +158,7 @@ class Searcher:
         if not fused:
             return []
         top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, REFINE_UNSURE, k * 2)]
-        return self._moments(top, fused, (query.vector(), query.english_vector()), query.text, k, query.course)
+        return self._moments(top, fused, (query.vector(), query.english_vector(), None), query.text, k, query.course)
 
     # -- the image path -----------------------------------------------------------------------
     def _image_search(self, query: Query) -> list[Moment]:
@@ -181,11 +186,17 @@ class Searcher:
         qstems = self.lexical.word_weights(text) if WEIGHTED_COVERAGE else stems(text)
         cov_of = functools.lru_cache(maxsize=None)(lambda t: coverage(qstems, t))    # texts recur across anchors
         first = max(REFINE, k * 2)
-        hits = self._hits(seg_ids[:first], fused, qv, cov_of, course)
+        rows = self.catalog.segments(seg_ids[:first])
+        if qv[0] is not None and max((cov_of(self._own_anchor(r).text) for r in rows), default=0.0) < LATENT_GATE:
+            # no candidate shares half the question's words (a paraphrase, another language): latent terms stand
+            # in for words
+            qv = (*qv[:2], _EMBED_POOL.submit(self.models.embedder.latent_query, text).result())
+        hits = self._hits(rows, fused, qv, cov_of, course)
         if len(seg_ids) > first and REFINE_UNSURE > first and max((h.score for h in hits), default=0) < CONFIDENT:
             # no confident answer (a paraphrase: few shared words, so the fused order is mostly noise): the
             # evidence decides among more candidates
-            hits += self._hits(seg_ids[first:REFINE_UNSURE], fused, qv, cov_of, course, screen=UNSURE_SCREEN)
+            hits += self._hits(self.catalog.segments(seg_ids[first:REFINE_UNSURE]), fused, qv, cov_of, course,
+                               screen=UNSURE_SCREEN)
         moments = []
         for h in merge_hits(hits)[:k]:
             r, anchor = cast("tuple[Any, Anchor]", h.payload)
@@ -194,11 +205,11 @@ class Searcher:
                                        evidence=_EVIDENCE[anchor.kind]))
         return moments
 
-    def _hits(self, seg_ids: list[int], fused: dict, qv, cov_of, course: Optional[str],
+    def _hits(self, rows: list, fused: dict, qv, cov_of, course: Optional[str],
               screen: Optional[int] = None) -> list[Hit]:
-        """Each candidate segment scored where its answer begins (its best anchor); with `screen`, only that many,
-        those whose own vectors are nearest the question."""
-        rows = [r for r in self.catalog.segments(seg_ids) if not course or r["course"] == course]
+        """Each candidate segment (`Catalog.segments` rows) scored where its answer begins (its best anchor); with
+        `screen`, only that many, those whose own vectors are nearest the question."""
+        rows = [r for r in rows if not course or r["course"] == course]
         if screen is not None and len(rows) > screen:
             near = [_sem(self._own_anchor(r), qv) for r in rows]
             rows = [rows[i] for i in sorted(range(len(rows)), key=lambda i: -near[i])[:screen]]
@@ -220,7 +231,8 @@ class Searcher:
         """A segment as a whole (a PDF's: its page), with its own vectors."""
         seg_vec, seg_en = from_blob(r["embedding"]), from_blob(r["embedding_en"])
         if r["kind"] == "pdf":
-            return Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page", vec_en=seg_en)
+            return Anchor(0.0, 0.0, r["slide_text"] or "", seg_vec, "page", vec_en=seg_en,
+                          latent=from_latent(r["latent"]))
         return Anchor(r["start_s"], r["end_s"], (r["slide_text"] or "") + "\n" + (r["speech"] or ""), seg_vec,
                       "segment", vec_en=seg_en)
 
@@ -231,19 +243,24 @@ class Searcher:
         lo, hi = r["start_s"], r["end_s"]
         for s in self.catalog.sentences_between(r["lecture_id"], lo, hi):
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "sentence",
-                              vec_en=from_blob(s["embedding_en"])))
+                              vec_en=from_blob(s["embedding_en"]), latent=from_latent(s["latent"])))
         for s in self.catalog.slides_between(r["lecture_id"], lo, hi):
             out.append(Anchor(s["start_s"], s["end_s"], s["text"], from_blob(s["embedding"]), "slide", s["id"],
-                              vec_en=from_blob(s["embedding_en"]), title=s["title"] or ""))
+                              vec_en=from_blob(s["embedding_en"]), title=s["title"] or "",
+                              latent=from_latent(s["latent"])))
         return out
 
     @staticmethod
-    def _coverage(cov_of, a: Anchor) -> float:
+    def _coverage(cov_of, a: Anchor, qv) -> float:
         """Lexical coverage of an anchor (`cov_of`: text → coverage of the query); on a slide or page, the query
-        words in its title count extra (the slide that is about it beats an agenda or summary that lists it)."""
+        words in its title count extra (the slide that is about it beats an agenda or summary that lists it).
+        Where the question's latent terms were asked for (`qv[2]`), the anchor's latent cosine to them covers it
+        too, when it covers more than its words do (a question in another language shares none of them)."""
         cov = cov_of(a.text)
         if a.kind in ("slide", "page") and cov:
             cov += TITLE_BONUS * cov_of(a.title or title_line(a.text))
+        if qv[2] is not None and a.latent is not None:
+            cov = max(cov, min(1.0, LATENT_SLOPE * (latent_cosine(qv[2], a.latent) - LATENT_FROM)))
         return cov
 
     @staticmethod
@@ -273,14 +290,14 @@ class Searcher:
         anchors = self._anchors(r)
         seg = anchors[0]
         seg_cos = _sem(seg, qv)
-        seg_cov = self._coverage(cov_of, seg)
+        seg_cov = self._coverage(cov_of, seg, qv)
         best, best_val = seg, -1.0
         coses = [_sem(a, qv) for a in anchors[1:]]
         top_cos = max(coses, default=0.0)
         for a, cos in zip(anchors[1:], coses):
             if cos < top_cos - COVERAGE_WEIGHT * (1 + TITLE_BONUS):
                 continue                      # lexical coverage cannot lift it past the best: skip the work
-            val = cos + COVERAGE_WEIGHT * self._coverage(cov_of, a)
+            val = cos + COVERAGE_WEIGHT * self._coverage(cov_of, a, qv)
             if val > best_val:
                 best, best_val = a, val
         if best is seg:
@@ -300,4 +317,4 @@ class Searcher:
                          or _cos(slide.vec, anchor.vec) >= RESTATES_SLIDE)):
                 start = slide.start
             anchor = Anchor(start, max(seg.end, anchor.end), anchor.text, anchor.vec, "sentence", vec_en=anchor.vec_en)
-        return anchor, max(seg_cos, _sem(best, qv)), max(seg_cov, self._coverage(cov_of, best))
+        return anchor, max(seg_cos, _sem(best, qv)), max(seg_cov, self._coverage(cov_of, best, qv))

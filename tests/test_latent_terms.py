@@ -1,0 +1,69 @@
+"""Latent terms (e5's sparse head): made for every sentence and slide at ingest, added to an index made before
+them, asked for a question only when no candidate shares half its words, and counted as coverage in any
+language."""
+from __future__ import annotations
+
+import numpy as np
+from helpers import SAMPLE, connect, scalar
+
+
+def test_latent_terms_cover_a_question_in_another_language(models):
+    from lecturefind.rank.searcher import Anchor, Searcher
+    from lecturefind.words import coverage, stems
+
+    emb = models.embedder
+    question = "how much is the vector stretched, and what is that number called?"
+    said = Anchor(0.0, 4.0, "Der Streckungsfaktor heißt Eigenwert.", None, "sentence")
+    aside = Anchor(4.0, 9.0, "Das Wort eigen ist Deutsch und bedeutet so viel wie selbst oder zugehörig.", None,
+                   "sentence")
+    for a in (said, aside):
+        a.latent = emb.latent(a.text)
+        assert a.latent is not None and 0 < len(a.latent) <= 256
+        assert abs(float(np.linalg.norm(a.latent["weight"].astype(np.float32))) - 1.0) < 1e-2
+    words = stems(question)
+    cov_of = lambda text: coverage(words, text)     # noqa: E731
+    assert cov_of(said.text) == cov_of(aside.text) == 0.0                # not one word in common
+    asked = (None, None, emb.latent_query(question))
+    assert Searcher._coverage(cov_of, said, asked) > 0.05                # the sentence that answers it
+    assert Searcher._coverage(cov_of, aside, asked) == 0.0               # the one beside it: below the floor
+    assert Searcher._coverage(cov_of, said, (None, None, None)) == 0.0   # not asked for: words alone
+    unrelated = (None, None, emb.latent_query("what is the worst-case running time of quicksort?"))
+    assert Searcher._coverage(cov_of, said, unrelated) == 0.0
+
+
+def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them(index_copy, models):
+    from lecturefind.index.catalog import Catalog
+    from lecturefind.ingest.pipeline import Ingestor
+
+    conn = connect(index_copy)
+    texts = {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE text <> ''") for t in ("sentences", "slides")}
+    made = {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE length(latent) > 0") for t in texts}
+    assert made == texts and min(texts.values()) > 0
+    # a PDF page's segment reads its page's terms
+    cat = Catalog(index_copy, readonly=True)
+    pages = cat.q("SELECT s.id FROM segments s JOIN lectures l ON l.id = s.lecture_id WHERE l.kind = 'pdf'")
+    assert pages and all(r["latent"] for r in cat.segments([p[0] for p in pages]))
+    cat.close()
+    for table in texts:
+        conn.execute(f"UPDATE {table} SET latent = NULL")           # as an older version left it
+    conn.commit()
+    conn.close()
+    ing = Ingestor(index_copy, models=models, log=lambda line: None)
+    rep = ing.ingest([SAMPLE])
+    ing.close()
+    assert rep.unchanged == rep.files and not rep.errors and rep.stage_seconds["latent"] > 0
+    conn = connect(index_copy)
+    assert {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE length(latent) > 0") for t in texts} == made
+    conn.close()
+
+
+def test_latent_terms_are_asked_for_only_when_no_candidate_shares_half_the_words(searcher, monkeypatch):
+    asked: list[str] = []
+    emb = searcher.models.embedder
+    real = emb.latent_query
+    monkeypatch.setattr(emb, "latent_query", lambda text: asked.append(text) or real(text))
+    top = searcher.search_text("where did we derive the eigenvalue condition?", k=3)
+    assert top and not asked                                        # its words are on the slide
+    paraphrase = "why can only a single gadget talk on the common cable at any moment"
+    top = searcher.search_text(paraphrase, k=3)
+    assert asked == [paraphrase] and top[0].lecture.startswith("lecture02"), top[0]
