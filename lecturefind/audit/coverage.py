@@ -92,7 +92,9 @@ class Auditor:
         self.k = k
 
     def judge(self, objective: Objective, course: Optional[str] = None) -> ObjectiveCoverage:
-        found = self.search(objective.question, k=self.k, course=course)
+        # without latent terms: the thresholds were chosen without them, and with them an objective the course
+        # does not teach borrows a related lecture's terms (dev1+dev2 audit sets: "covered" precision 0.970 -> 0.918)
+        found = self.search(objective.question, k=self.k, course=course, latent=False)
         t = self.thresholds
         teaching = [m for m in found if m.score >= t.thin]
         strength = found[0].score if found else 0.0

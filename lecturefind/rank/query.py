@@ -56,6 +56,7 @@ class Query:
     audio: Optional[QueryAudio] = None
     course: Optional[str] = None
     k: int = 10
+    latent: bool = True      # latent terms may stand in for words (`rank.searcher.LATENT_GATE`)
     vector_job: Optional[Future] = dataclasses.field(default=None, compare=False, repr=False)
     english_job: Optional[Future] = dataclasses.field(default=None, compare=False, repr=False)
 

@@ -128,9 +128,11 @@ class Searcher:
         moments = self._image_search(query) if query.image is not None else self._text_search(query)
         return annotate(self.catalog, moments)
 
-    def search_text(self, text: str, k: int = 10, course: Optional[str] = None) -> list[Moment]:
-        """A typed question only (no links annotated): the text path on its own."""
-        return self._text_search(Query(text=(text or "").strip(), typed=(text or "").strip(), course=course, k=k))
+    def search_text(self, text: str, k: int = 10, course: Optional[str] = None, latent: bool = True) -> list[Moment]:
+        """A typed question only (no links annotated): the text path on its own; `latent`: whether latent terms may
+        stand in for words (the course audit's thresholds were measured without them)."""
+        text = (text or "").strip()
+        return self._text_search(Query(text=text, typed=text, course=course, k=k, latent=latent))
 
     def _transcribe(self, samples: np.ndarray) -> str:
         return " ".join(s.text for s in self.models.asr.transcribe(samples)).strip()
@@ -158,7 +160,8 @@ class Searcher:
         if not fused:
             return []
         top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, REFINE_UNSURE, k * 2)]
-        return self._moments(top, fused, (query.vector(), query.english_vector(), None), query.text, k, query.course)
+        return self._moments(top, fused, (query.vector(), query.english_vector(), None), query.text, k, query.course,
+                             query.latent)
 
     # -- the image path -----------------------------------------------------------------------
     def _image_search(self, query: Query) -> list[Moment]:
@@ -180,14 +183,16 @@ class Searcher:
         return image.fuse(visual, textual, typed=said, k=query.k, groups=groups)
 
     # -- refinement: where in a segment the answer begins, and how sure we are -----------------
-    def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str]) -> list[Moment]:
+    def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str],
+                 latent: bool = True) -> list[Moment]:
         """The first `k` moments among the candidates `seg_ids` (best fused first); when none of the first
         `REFINE` is a confident answer, among the first `REFINE_UNSURE`."""
         qstems = self.lexical.word_weights(text) if WEIGHTED_COVERAGE else stems(text)
         cov_of = functools.lru_cache(maxsize=None)(lambda t: coverage(qstems, t))    # texts recur across anchors
         first = max(REFINE, k * 2)
         rows = self.catalog.segments(seg_ids[:first])
-        if qv[0] is not None and max((cov_of(self._own_anchor(r).text) for r in rows), default=0.0) < LATENT_GATE:
+        if (latent and qv[0] is not None
+                and max((cov_of(self._own_anchor(r).text) for r in rows), default=0.0) < LATENT_GATE):
             # no candidate shares half the question's words (a paraphrase, another language): latent terms stand
             # in for words
             qv = (*qv[:2], _EMBED_POOL.submit(self.models.embedder.latent_query, text).result())

@@ -102,10 +102,10 @@ class Store:
                 self._answers.popitem(last=False)
         return moments
 
-    def search_text(self, text: str, k: int = 10, course: Optional[str] = None):
+    def search_text(self, text: str, k: int = 10, course: Optional[str] = None, latent: bool = True):
         """The text path alone (the course audit asks one of these per objective)."""
         with self.searcher() as s:
-            return s.search_text(text, k=k, course=course)
+            return s.search_text(text, k=k, course=course, latent=latent)
 
     def warm(self) -> None:
         """Open the index and load the text models now rather than on the first request."""

@@ -36,6 +36,8 @@ drift and a per-item noise (each of norm ~--noise, i.e. cosine ~0.98 to the orig
 vector is then `ingest.pipeline.segment_vector` of its sentences and slides, as ingest makes it (batched here,
 checked against the product's on the first 20 lectures).
 English vectors (embedding_en) exist for English items only (empty blob otherwise), as ingest stores them.
+Latent terms (`latent`, e5's sparse head) of every pool sentence and page are made once too (~40 ms each) and stored
+on each item made from it, as ingest stores them (no noise: a search reads them only for its refined candidates).
 Caveat for ANN recall: every page recurs in hundreds of lectures, so near-duplicate neighbourhoods are denser than
 in a real catalog of distinct courses.
 
@@ -214,7 +216,7 @@ def pool_vectors(corpus: Corpus, models, cache: Optional[str]) -> dict:
     if cache and os.path.exists(cache):
         z = np.load(cache)
         if str(z["key"]) == key:
-            return {k: z[k] for k in ("sent", "page", "sent_en", "page_en")}
+            return with_latent({k: z[k] for k in z.files if k in POOL_KEYS}, corpus, models, cache, z)
     lang_of_sent = np.zeros(len(corpus.sentences), bool)
     lang_of_page = np.zeros(len(corpus.pages), bool)
     for d in corpus.decks:
@@ -235,7 +237,37 @@ def pool_vectors(corpus: Corpus, models, cache: Optional[str]) -> dict:
     print(f"  pool embedded in {time.perf_counter() - t0:.0f}s", flush=True)
     if cache:
         np.savez(cache, key=key, **out)
-    return out
+    return with_latent(out, corpus, models, cache, np.load(cache) if cache else None)
+
+
+POOL_KEYS = ("sent", "page", "sent_en", "page_en", "sent_lat", "page_lat")
+
+
+def with_latent(pool: dict, corpus: "Corpus", models, cache: Optional[str], saved) -> dict:
+    """The pool with the latent terms of every sentence and page (`LATENT` rows padded to LATENT_TERMS with weight
+    0), made and added to the cache when it lacks them."""
+    from lecturefind.signals.embed import LATENT, LATENT_TERMS
+
+    if "sent_lat" in pool:
+        return pool
+    t0 = time.perf_counter()
+    print(f"  latent terms of the pool: {len(corpus.sentences) + len(corpus.pages)} texts", flush=True)
+    for name, texts in (("sent_lat", corpus.sentences), ("page_lat", corpus.pages)):
+        rows = np.zeros((len(texts), LATENT_TERMS), LATENT)
+        for i, t in enumerate(texts):
+            got = models.embedder.latent(t)
+            if got is not None:
+                rows[i, :len(got)] = got
+        pool[name] = rows
+    print(f"  latent terms made in {time.perf_counter() - t0:.0f}s", flush=True)
+    if cache and saved is not None:
+        np.savez(cache, **{k: saved[k] for k in saved.files if k not in pool}, **pool)
+    return pool
+
+
+def latent_blob(row: np.ndarray) -> Optional[bytes]:
+    """A pool row of latent terms as ingest stores it (the padding dropped; an empty blob: none)."""
+    return row[row["weight"] != 0].tobytes()
 
 
 def corpus_and_pool(models, cache: Optional[str]) -> tuple[Corpus, dict]:
@@ -247,7 +279,7 @@ def corpus_and_pool(models, cache: Optional[str]) -> tuple[Corpus, dict]:
             c = json.loads(str(z["corpus"]))
             decks = [Deck(d["name"], d["lang"], [Page(t, ids) for t, ids in d["pages"]]) for d in c["decks"]]
             corpus = Corpus(decks, c["sentences"], c["pages"], {t: i for i, t in enumerate(c["pages"])})
-            return corpus, {k: z[k] for k in ("sent", "page", "sent_en", "page_en")}
+            return corpus, with_latent({k: z[k] for k in z.files if k in POOL_KEYS}, corpus, models, cache, z)
     corpus = load_corpus()
     pool = pool_vectors(corpus, models, cache)
     if cache:
@@ -645,15 +677,16 @@ class Builder:
                     checked += 1
                 fts.append((first + i, ft))
             c.executemany("INSERT INTO segments_fts(rowid, text) VALUES(?, ?)", fts)
-            c.executemany("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding, embedding_en) "
-                          "VALUES(?,?,?,?,?,?)",
-                          [(lid, round(s[0], 3), round(s[1], 3), s[2], to_blob(v), en_blob(ven))
+            c.executemany("INSERT INTO sentences(lecture_id, start_s, end_s, text, embedding, embedding_en, latent) "
+                          "VALUES(?,?,?,?,?,?,?)",
+                          [(lid, round(s[0], 3), round(s[1], 3), s[2], to_blob(v), en_blob(ven),
+                            latent_blob(self.pool["sent_lat"][s[3]]))
                            for s, v, ven in zip(L["sents"], L["sv"], L["sent_en"])])
             c.executemany("INSERT INTO slides(lecture_id, idx, start_s, end_s, keyframe_t, page, text, embedding, "
-                          "embedding_en, title) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                          "embedding_en, title, latent) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
                           [(lid, i, round(s[0], 3), round(s[1], 3), round(s[0] + 0.5 * (s[1] - s[0]), 3)
                             if not L["pdf"] else 0.0, i + 1 if L["pdf"] else None, s[2], to_blob(v), en_blob(ven),
-                            ttl or None)
+                            ttl or None, latent_blob(self.pool["page_lat"][s[3]]))
                            for i, (s, v, ven, ttl) in enumerate(zip(L["slides"], L["pv"], L["slide_en"],
                                                                     L["titles"]))])
             made += len(L["segs"])
