@@ -212,3 +212,20 @@ def spoken_lecture(cat, name: str, language: str, texts: list[str]) -> list[int]
         kind="audio", title=name, duration=20.0 * len(texts), language=language, segments=segs,
         segment_vecs=[None] * len(segs)), {})
     return [r["id"] for r in cat.file_segments(f"/c/{name}.mp4")]
+
+
+def reingest_emptied(index_dir: str, models, statements: list[str]):
+    """Run `statements` on the index's catalog (emptying what an older version did not store), then ingest the
+    sample course into it again; returns the report."""
+    from lecturefind.ingest.pipeline import Ingestor
+
+    conn = connect(index_dir)
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    ing = Ingestor(index_dir, models=models, log=lambda line: None)
+    try:
+        return ing.ingest([SAMPLE])
+    finally:
+        ing.close()

@@ -2,25 +2,20 @@
 searched beside e5."""
 from __future__ import annotations
 
-from helpers import SAMPLE, connect, scalar
+from helpers import SAMPLE, connect, reingest_emptied, scalar
 
 
 def test_an_index_without_english_vectors_gains_them(index_copy, models):
     from lecturefind.index.vectors import VectorStore
-    from lecturefind.ingest.pipeline import Ingestor
     from lecturefind.rank.searcher import Searcher
 
     conn = connect(index_copy)
     made = scalar(conn, "SELECT COUNT(*) FROM sentences WHERE length(embedding_en) > 0")
     total = scalar(conn, "SELECT COUNT(*) FROM sentences")
     assert made == total > 0           # English lectures: every sentence has one
-    for table in ("segments", "sentences", "slides"):
-        conn.execute(f"UPDATE {table} SET embedding_en = NULL")       # as an older version left it
-    conn.commit()
     conn.close()
-    ing = Ingestor(index_copy, models=models, log=lambda line: None)
-    rep = ing.ingest([SAMPLE])
-    ing.close()
+    rep = reingest_emptied(index_copy, models, [f"UPDATE {table} SET embedding_en = NULL"     # as an older
+                                                for table in ("segments", "sentences", "slides")])  # version left it
     assert rep.unchanged == rep.files and not rep.errors
     conn = connect(index_copy)
     assert scalar(conn, "SELECT COUNT(*) FROM sentences WHERE length(embedding_en) > 0") == made

