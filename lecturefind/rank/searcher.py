@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, cast
 
@@ -51,7 +51,7 @@ TITLE_BONUS = 0.25     # a slide or page whose title carries the query words out
 BUILD_REPEATED = 0.9   # share of an earlier slide state's words that a later one repeats: a build step
 BUILD_NEAR = 0.02      # cosine an earlier build step may lose to a later one and still start the moment
 # latent terms (e5's sparse head) count as coverage in any language: cosine 0.15 -> none, 0.55 -> full (dev2: slopes
-# 2-3 alike, 4 and more lost paraphrases); asked for only when no candidate shares half the question's words
+# 2-3 alike, 4 and more lost paraphrases); asked for only when no BM25 candidate shares half the question's words
 LATENT_FROM, LATENT_SLOPE = 0.15, 2.5
 LATENT_GATE = float(os.environ.get("LECTUREFIND_LATENT_GATE", "0.5"))
 
@@ -149,10 +149,13 @@ class Searcher:
     def _text_search(self, query: Query, k: Optional[int] = None) -> list[Moment]:
         k = k or query.k
         query = self._text_query(query, query.text)
-        jobs = [_RETRIEVE_POOL.submit(r.rank, query) for r in self.retrievers
+        jobs = {r: _RETRIEVE_POOL.submit(r.rank, query) for r in self.retrievers
                 if (r.reads == "text" and query.text) or (r.reads == "image" and query.image is not None)
-                or (r.reads == "audio" and query.audio is not None)]
-        rankings = [[h.segment_id for h in job.result()] for job in jobs]
+                or (r.reads == "audio" and query.audio is not None)}
+        qstems = self.lexical.word_weights(query.text) if WEIGHTED_COVERAGE else stems(query.text)
+        cov_of = functools.lru_cache(maxsize=None)(lambda t: coverage(qstems, t))    # texts recur across anchors
+        latent = self._latent_job(query, jobs.get(self.lexical), cov_of)
+        rankings = [[h.segment_id for h in job.result()] for job in jobs.values()]
         fused = rrf([r for r in rankings if r])
         if query.course and fused:
             keep = self.catalog.segments_in_course(list(fused), query.course)
@@ -160,8 +163,19 @@ class Searcher:
         if not fused:
             return []
         top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, REFINE_UNSURE, k * 2)]
-        return self._moments(top, fused, (query.vector(), query.english_vector(), None), query.text, k, query.course,
-                             query.latent)
+        qv = (query.vector(), query.english_vector(), latent.result() if latent is not None else None)
+        return self._moments(top, fused, qv, cov_of, k, query.course)
+
+    def _latent_job(self, query: Query, lexical: Optional[Future], cov_of) -> Optional[Future]:
+        """The question's latent terms, started as soon as BM25 shows they are needed (beside the question's
+        vectors): when none of its first `REFINE` candidates shares half the question's words (a paraphrase, a
+        question in another language than the lectures)."""
+        if not query.latent or not query.text:
+            return None
+        ids = [h.segment_id for h in lexical.result()[:REFINE]] if lexical is not None else []
+        if max((cov_of(self._own_anchor(r).text) for r in self.catalog.segments(ids)), default=0.0) >= LATENT_GATE:
+            return None
+        return _EMBED_POOL.submit(self.models.embedder.latent_query, query.text)
 
     # -- the image path -----------------------------------------------------------------------
     def _image_search(self, query: Query) -> list[Moment]:
@@ -183,20 +197,12 @@ class Searcher:
         return image.fuse(visual, textual, typed=said, k=query.k, groups=groups)
 
     # -- refinement: where in a segment the answer begins, and how sure we are -----------------
-    def _moments(self, seg_ids: list[int], fused: dict, qv, text: str, k: int, course: Optional[str],
-                 latent: bool = True) -> list[Moment]:
+    def _moments(self, seg_ids: list[int], fused: dict, qv, cov_of, k: int, course: Optional[str]) -> list[Moment]:
         """The first `k` moments among the candidates `seg_ids` (best fused first); when none of the first
-        `REFINE` is a confident answer, among the first `REFINE_UNSURE`."""
-        qstems = self.lexical.word_weights(text) if WEIGHTED_COVERAGE else stems(text)
-        cov_of = functools.lru_cache(maxsize=None)(lambda t: coverage(qstems, t))    # texts recur across anchors
+        `REFINE` is a confident answer, among the first `REFINE_UNSURE`. `qv`: the question's (e5, English, latent
+        terms); `cov_of`: text → its coverage of the question."""
         first = max(REFINE, k * 2)
-        rows = self.catalog.segments(seg_ids[:first])
-        if (latent and qv[0] is not None
-                and max((cov_of(self._own_anchor(r).text) for r in rows), default=0.0) < LATENT_GATE):
-            # no candidate shares half the question's words (a paraphrase, another language): latent terms stand
-            # in for words
-            qv = (*qv[:2], _EMBED_POOL.submit(self.models.embedder.latent_query, text).result())
-        hits = self._hits(rows, fused, qv, cov_of, course)
+        hits = self._hits(self.catalog.segments(seg_ids[:first]), fused, qv, cov_of, course)
         if len(seg_ids) > first and REFINE_UNSURE > first and max((h.score for h in hits), default=0) < CONFIDENT:
             # no confident answer (a paraphrase: few shared words, so the fused order is mostly noise): the
             # evidence decides among more candidates
