@@ -42,6 +42,7 @@ def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them
     cat = Catalog(index_copy, readonly=True)
     pages = cat.q("SELECT s.id FROM segments s JOIN lectures l ON l.id = s.lecture_id WHERE l.kind = 'pdf'")
     assert pages and all(r["latent"] for r in cat.segments([p[0] for p in pages]))
+    key = cat.results_key()
     cat.close()
     conn.close()
     rep = reingest_emptied(index_copy, models, [f"UPDATE {t} SET latent = NULL" for t in texts])  # an older index
@@ -49,6 +50,29 @@ def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them
     conn = connect(index_copy)
     assert {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE length(latent) > 0") for t in texts} == made
     conn.close()
+    cat = Catalog(index_copy, readonly=True)
+    assert cat.results_key() != key and cat.latent_owed() == 0     # the web app's kept answers are retired
+    cat.close()
+
+
+def test_latent_terms_that_fail_are_one_line_and_owed_to_the_next_run(index_copy, models, monkeypatch):
+    from lecturefind.index.catalog import Catalog
+
+    def broken(text):
+        raise RuntimeError("sparse head gone")
+
+    monkeypatch.setattr(models.embedder, "latent", broken)
+    rep = reingest_emptied(index_copy, models, ["UPDATE sentences SET latent = NULL"])
+    assert len(rep.errors) == 1 and "latent terms of" in rep.errors[0] and "sparse head gone" in rep.errors[0]
+    cat = Catalog(index_copy, readonly=True)
+    owed = cat.latent_owed()
+    cat.close()
+    assert owed > 0
+    monkeypatch.undo()
+    rep = reingest_emptied(index_copy, models, [])
+    cat = Catalog(index_copy, readonly=True)
+    assert not rep.errors and cat.latent_owed() == 0
+    cat.close()
 
 
 def test_latent_terms_are_asked_for_only_when_no_candidate_shares_half_the_words(searcher, monkeypatch):

@@ -84,7 +84,7 @@ def spans_of(moments: Sequence[Moment]) -> list[Span]:
 
 
 class Auditor:
-    """Asks the Searcher about each objective; `search(text, k, course) -> [Moment]` is the text path."""
+    """Asks the Searcher about each objective; `search(text, k, course, latent) -> [Moment]` is the text path."""
 
     def __init__(self, search: Callable[..., list[Moment]], thresholds: Optional[Thresholds] = None, k: int = ASK_K):
         self.search = search

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS sentences(
     start_s REAL, end_s REAL, text TEXT, embedding BLOB, embedding_en BLOB, latent BLOB);
 CREATE INDEX IF NOT EXISTS sentences_lecture ON sentences(lecture_id, start_s);
 CREATE INDEX IF NOT EXISTS sentences_span ON sentences(lecture_id, start_s, end_s);
+CREATE INDEX IF NOT EXISTS sentences_latent_owed ON sentences(id) WHERE latent IS NULL AND text <> '';
 CREATE TABLE IF NOT EXISTS words(
     sentence_id INTEGER NOT NULL REFERENCES sentences(id), start_s REAL, end_s REAL, word TEXT);
 CREATE INDEX IF NOT EXISTS words_sentence ON words(sentence_id);
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS slides(
     image TEXT, embedding BLOB, embedding_en BLOB, title TEXT, latent BLOB);
 CREATE INDEX IF NOT EXISTS slides_lecture ON slides(lecture_id, idx);
 CREATE INDEX IF NOT EXISTS slides_span ON slides(lecture_id, start_s, end_s);
+CREATE INDEX IF NOT EXISTS slides_latent_owed ON slides(id) WHERE latent IS NULL AND text <> '';
 CREATE TABLE IF NOT EXISTS visual(
     slide_id INTEGER PRIMARY KEY REFERENCES slides(id), global BLOB, keypoints BLOB, descriptors BLOB,
     width INTEGER, height INTEGER);
@@ -77,9 +79,7 @@ _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256,
 # (plus 1 s: the value is kept as text with 15 digits)
 _LONGEST = "(COALESCE((SELECT CAST(value AS REAL) FROM meta WHERE key = 'longest:{}'), 1e18) + 1.0)"
 _SEGMENT = ("SELECT s.id, s.lecture_id, s.start_s, s.end_s, s.page, s.speech, s.slide_text, s.embedding, "
-            "s.embedding_en, "
-            # a PDF page's latent terms are its slide row's (a video segment's anchors carry their own)
-            "(SELECT sl.latent FROM slides sl WHERE sl.lecture_id = s.lecture_id AND sl.idx = s.page - 1) AS latent, "
+            "s.embedding_en, {page_latent} AS latent, "   # see `Catalog._segment_sql`
             "l.title, l.kind, l.has_audio, l.duration, l.language, c.name AS course, f.path, f.sha256 "
             "FROM segments s "
             "JOIN lectures l ON l.id = s.lecture_id JOIN courses c ON c.id = l.course_id "
@@ -180,6 +180,7 @@ class Catalog:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self._vocab_ready = False
+        self._latent = True          # the latent columns are there (an older index on read-only storage: not)
         try:
             self._migrate()              # readers too: an index made by an older version gains its new columns
         except sqlite3.OperationalError as e:
@@ -213,7 +214,10 @@ class Catalog:
             if table == "slides" and cols and "title" not in cols:
                 self.conn.execute("ALTER TABLE slides ADD COLUMN title TEXT")      # NULL: the first line counts
             if table != "segments" and cols and "latent" not in cols:
-                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN latent BLOB")   # NULL: made by the next ingest
+                try:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN latent BLOB")   # NULL: made by the next ingest
+                except sqlite3.OperationalError:
+                    self._latent = False     # read-only storage: searched without latent terms until an ingest
         fts = self.one("SELECT sql FROM sqlite_master WHERE name = 'segments_fts'")
         if fts and "porter" in fts[0]:
             self._rebuild_fts()
@@ -498,7 +502,7 @@ class Catalog:
 
     def latent_missing(self, limit: int = 256) -> list[tuple[str, int, str]]:
         """Sentences and slides with text and no latent terms yet (table, id, text), oldest first: every item of
-        a file just committed, and of an index made before them."""
+        a file just committed, and of an index made before them (read off the `*_latent_owed` partial indexes)."""
         out: list[tuple[str, int, str]] = []
         for table in ("sentences", "slides"):
             if len(out) < limit:
@@ -513,12 +517,26 @@ class Catalog:
                    for t in ("sentences", "slides"))
 
     def put_latent(self, items: Sequence[tuple[str, int, Optional[bytes]]]) -> None:
-        """Store the latent terms (None: the text has none) of (table, id) items, in one transaction."""
+        """Store the latent terms (None: the text has none) of (table, id) items, in one transaction; answers kept
+        for the current `results_key` are stale from then on."""
         with self.transaction() as c:
             for table, item_id, blob in items:
                 assert table in ("sentences", "slides")
                 c.execute(f"UPDATE {table} SET latent = ? WHERE id = ?", (NO_LATENT if blob is None else blob,
                                                                            item_id))
+            c.execute("INSERT INTO meta VALUES('latent', '1') ON CONFLICT(key) DO UPDATE SET "
+                      "value = CAST(value AS INTEGER) + 1")
+
+    @property
+    def _latent_col(self) -> str:
+        return "latent" if self._latent else "NULL AS latent"
+
+    def results_key(self) -> tuple[int, int]:
+        """What a kept search answer is stamped with: the generation and how many times latent terms were added
+        (they change answers without a new generation, which would reload every vector store)."""
+        row = self.one("SELECT (SELECT value FROM meta WHERE key = 'generation'), "
+                       "(SELECT value FROM meta WHERE key = 'latent')")
+        return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
     # -- work owed on committed pages (a large PDF's vectors and text-page descriptors) --------------
     def owed_pages(self, limit: int = 64) -> list[sqlite3.Row]:
@@ -658,22 +676,27 @@ class Catalog:
         if not segment_ids:
             return []
         marks = ",".join("?" * len(segment_ids))
-        return self.q(_SEGMENT + f" WHERE s.id IN ({marks})", list(segment_ids))
+        return self.q(self._segment_sql() + f" WHERE s.id IN ({marks})", list(segment_ids))
 
     def file_segments(self, path: str) -> list[sqlite3.Row]:
-        return self.q(_SEGMENT + " WHERE f.path = ? ORDER BY s.id", (path,))
+        return self.q(self._segment_sql() + " WHERE f.path = ? ORDER BY s.id", (path,))
+
+    def _segment_sql(self) -> str:
+        # a PDF page's latent terms are its slide row's (a video segment's anchors carry their own)
+        return _SEGMENT.format(page_latent="(SELECT sl.latent FROM slides sl WHERE sl.lecture_id = s.lecture_id "
+                               "AND sl.idx = s.page - 1)" if self._latent else "NULL")
 
     def sentences_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Transcript sentences overlapping [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, embedding, embedding_en, latent FROM sentences "
-                      "WHERE lecture_id=? "
+        return self.q(f"SELECT id, start_s, end_s, text, embedding, embedding_en, {self._latent_col} "
+                      "FROM sentences WHERE lecture_id=? "
                       f"AND start_s < ? AND end_s > ? AND start_s >= ? - {_LONGEST.format('sentences')} "
                       "ORDER BY start_s", (lecture_id, end, start, start))
 
     def slides_between(self, lecture_id: int, start: float, end: float) -> list[sqlite3.Row]:
         """Slides on screen during [start, end)."""
-        return self.q("SELECT id, start_s, end_s, text, title, embedding, embedding_en, latent FROM slides "
-                      "WHERE lecture_id=? "
+        return self.q(f"SELECT id, start_s, end_s, text, title, embedding, embedding_en, {self._latent_col} "
+                      "FROM slides WHERE lecture_id=? "
                       f"AND start_s < ? AND end_s > ? AND start_s >= ? - {_LONGEST.format('slides')} "
                       "ORDER BY start_s", (lecture_id, end, start, start))
 

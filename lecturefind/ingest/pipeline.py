@@ -199,7 +199,6 @@ class Ingestor:
                 job = pending.popleft()
                 self._guarded(rep, job.path, self._finish, rep, job)
             self._pay_owed(rep)          # also what a run killed before this point owed
-            self._pay_latent(rep)        # the same
             try:
                 self._sync_gemini()
             except LectureFindError as e:
@@ -213,6 +212,7 @@ class Ingestor:
                 rebuild_links(self.catalog, dirty)
                 rep.stage_seconds["links"] = time.perf_counter() - t1
             self._sync_bm25(rep)
+            self._pay_latent(rep)        # last: nothing waits on them (also what a killed run left owed)
         rep.elapsed = time.perf_counter() - t0
         return rep
 
@@ -405,8 +405,9 @@ class Ingestor:
 
     def _pay_latent(self, rep: IngestReport) -> None:
         """The latent terms of every sentence and slide still without them (this run's files, a killed run's, an
-        older index's), a batch per transaction. Made once all files are committed: nothing else of theirs waits
-        on them, and a search meanwhile scores those items by their words and vectors alone."""
+        older index's), a batch per transaction. Made last, once the links and the word index are done: nothing
+        waits on them, and a search meanwhile scores those items by their words and vectors alone. A failure is one
+        line; the items stay owed to the next run."""
         t0, total, done = time.perf_counter(), self.catalog.latent_owed(), 0
         emb = self.models.embedder if total else None       # no model loaded for nothing
         if emb is None or not emb.has_latent:
@@ -418,6 +419,13 @@ class Ingestor:
                 done += len(batch)
                 if self.reporter:
                     self.reporter(self.index_dir, "latent", min(done, total), total)
+        except Exception as e:  # noqa: BLE001 - one line; the summary and the next run go on
+            reason = str(e) if isinstance(e, LectureFindError) else f"unexpected {type(e).__name__}: {str(e)[:160]}"
+            line = (f"error: {printable(self.index_dir)}: the latent terms of {total - done} sentences and slides "
+                    f"could not all be made ({printable(reason)}); they are searched without them, and the next "
+                    "ingest tries again")
+            rep.errors.append(line)
+            self.log(line)
         finally:
             rep.stage_seconds["latent"] = rep.stage_seconds.get("latent", 0.0) + time.perf_counter() - t0
 

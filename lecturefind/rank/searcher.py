@@ -163,19 +163,28 @@ class Searcher:
         if not fused:
             return []
         top = sorted(fused, key=lambda i: -fused[i])[: max(REFINE, REFINE_UNSURE, k * 2)]
-        qv = (query.vector(), query.english_vector(), latent.result() if latent is not None else None)
+        qv = (query.vector(), query.english_vector(), self._latent_terms(latent))
         return self._moments(top, fused, qv, cov_of, k, query.course)
 
     def _latent_job(self, query: Query, lexical: Optional[Future], cov_of) -> Optional[Future]:
-        """The question's latent terms, started as soon as BM25 shows they are needed (beside the question's
-        vectors): when none of its first `REFINE` candidates shares half the question's words (a paraphrase, a
-        question in another language than the lectures)."""
+        """The question's latent terms, started as soon as BM25 shows they are needed, on the query pool beside
+        e5's vector (after MiniLM's, for an English question): when none of BM25's first `REFINE` candidates (in the
+        course asked about) shares half the question's words (a paraphrase, a question in another language)."""
         if not query.latent or not query.text:
             return None
         ids = [h.segment_id for h in lexical.result()[:REFINE]] if lexical is not None else []
-        if max((cov_of(self._own_anchor(r).text) for r in self.catalog.segments(ids)), default=0.0) >= LATENT_GATE:
+        rows = [r for r in self.catalog.segments(ids) if not query.course or r["course"] == query.course]
+        if max((cov_of(self._own_anchor(r).text) for r in rows), default=0.0) >= LATENT_GATE:
             return None
         return _EMBED_POOL.submit(self.models.embedder.latent_query, query.text)
+
+    @staticmethod
+    def _latent_terms(job: Optional[Future]) -> Optional[np.ndarray]:
+        """The question's latent terms, or None: not asked for, or failed (they only add evidence)."""
+        try:
+            return job.result() if job is not None else None
+        except Exception:  # noqa: BLE001
+            return None
 
     # -- the image path -----------------------------------------------------------------------
     def _image_search(self, query: Query) -> list[Moment]:

@@ -86,7 +86,7 @@ class Store:
         if image is not None or audio is not None or not text or RESULTS_MEMORY <= 0:
             with self.searcher() as s:
                 return s.search(text=text, image=image, audio=audio, k=k, course=course)
-        key = (self.catalog().generation, text.strip(), k, course)
+        key = (self.catalog().results_key(), text.strip(), k, course)
         with self._answers_lock:
             if self._answers and next(iter(self._answers))[0] != key[0]:
                 self._answers.clear()             # the index changed: every kept answer may be stale
