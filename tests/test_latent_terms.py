@@ -85,3 +85,32 @@ def test_latent_terms_are_asked_for_only_when_no_candidate_shares_half_the_words
     paraphrase = "why can only a single gadget talk on the common cable at any moment"
     top = searcher.search_text(paraphrase, k=3)
     assert asked == [paraphrase] and top[0].lecture.startswith("lecture02"), top[0]
+
+
+def test_an_older_index_on_read_only_storage_is_searched_without_latent_terms(index_copy, models, monkeypatch):
+    import sqlite3
+
+    from lecturefind.index.catalog import Catalog
+    from lecturefind.rank.searcher import Searcher
+
+    conn = connect(index_copy)                          # as a version before latent terms left it
+    for table in ("sentences", "slides"):
+        conn.execute(f"DROP INDEX {table}_latent_owed")
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN latent")
+    conn.commit()
+    conn.close()
+    real = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect", lambda path, *a, **kw: real(f"file:{path}?mode=ro", *a, uri=True, **kw))
+    s = Searcher(index_copy, models=models)            # the reader cannot add the column
+    try:
+        assert not s.catalog._latent
+        top = s.search_text("why can only a single gadget talk on the common cable at any moment", k=1)[0]
+        assert top.lecture.startswith("lecture02"), top
+    finally:
+        s.close()
+    monkeypatch.undo()
+    cat = Catalog(index_copy)                           # a writer adds it: the next ingest makes them
+    try:
+        assert cat._latent and cat.latent_owed() > 0
+    finally:
+        cat.close()
