@@ -21,6 +21,7 @@ our out over own same she should so some such than that the their them then ther
 to too under until up very was we were what when where which while who whom why will with would you your
 lecture lectures slide slides explain explained show shown showed talk talked say said mention mentioned
 lesson class course video part discuss discussed tell told describe described does did we us
+please really actually briefly quickly roughly basically maybe perhaps clearly mainly mostly usually remind
 """
 # the commonest function words of the languages Whisper and the OCR serve best; words that are also English
 # content words ("die", "war", "man", "art") are left out
