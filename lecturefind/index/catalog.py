@@ -16,12 +16,16 @@ import numpy as np
 
 from ..errors import LectureFindError, os_reason
 from ..records import Segment, Sentence, Slide
+from ..signals.embed import LATENT
 from ..words import fts_text
 
 if TYPE_CHECKING:
     from ..visual.features import Features
 
 SCHEMA_VERSION = "1"
+
+# sentences and slides whose latent terms are still to be made (`Catalog.latent_missing`; partial indexes hold them)
+_LATENT_OWED = "latent IS NULL AND text <> ''"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -46,7 +50,7 @@ CREATE TABLE IF NOT EXISTS sentences(
     start_s REAL, end_s REAL, text TEXT, embedding BLOB, embedding_en BLOB, latent BLOB);
 CREATE INDEX IF NOT EXISTS sentences_lecture ON sentences(lecture_id, start_s);
 CREATE INDEX IF NOT EXISTS sentences_span ON sentences(lecture_id, start_s, end_s);
-CREATE INDEX IF NOT EXISTS sentences_latent_owed ON sentences(id) WHERE latent IS NULL AND text <> '';
+CREATE INDEX IF NOT EXISTS sentences_latent_owed ON sentences(id) WHERE {latent_owed};
 CREATE TABLE IF NOT EXISTS words(
     sentence_id INTEGER NOT NULL REFERENCES sentences(id), start_s REAL, end_s REAL, word TEXT);
 CREATE INDEX IF NOT EXISTS words_sentence ON words(sentence_id);
@@ -56,7 +60,7 @@ CREATE TABLE IF NOT EXISTS slides(
     image TEXT, embedding BLOB, embedding_en BLOB, title TEXT, latent BLOB);
 CREATE INDEX IF NOT EXISTS slides_lecture ON slides(lecture_id, idx);
 CREATE INDEX IF NOT EXISTS slides_span ON slides(lecture_id, start_s, end_s);
-CREATE INDEX IF NOT EXISTS slides_latent_owed ON slides(id) WHERE latent IS NULL AND text <> '';
+CREATE INDEX IF NOT EXISTS slides_latent_owed ON slides(id) WHERE {latent_owed};
 CREATE TABLE IF NOT EXISTS visual(
     slide_id INTEGER PRIMARY KEY REFERENCES slides(id), global BLOB, keypoints BLOB, descriptors BLOB,
     width INTEGER, height INTEGER);
@@ -70,7 +74,7 @@ CREATE TABLE IF NOT EXISTS gemini_meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS owed(
     slide_id INTEGER PRIMARY KEY REFERENCES slides(id), vectors INTEGER NOT NULL,
     visual INTEGER NOT NULL);  -- vectors: 1 if owed; visual: the side its descriptors are owed at, 0 for none
-"""
+""".replace("{latent_owed}", _LATENT_OWED)
 
 # a lecture row joined with its course and file, as every result and page needs it
 _LECTURE = ("SELECT l.*, l.id AS lecture_id, c.name AS course, f.path, f.sha256, f.state FROM lectures l "
@@ -95,8 +99,6 @@ def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
 
 def from_latent(blob: Optional[bytes]) -> Optional[np.ndarray]:
     """A stored text's latent terms (`signals.embed.LATENT` rows), None when not made or none."""
-    from ..signals.embed import LATENT
-
     return np.frombuffer(blob, LATENT) if blob else None
 
 
@@ -507,13 +509,13 @@ class Catalog:
         for table in ("sentences", "slides"):
             if len(out) < limit:
                 out += [(table, r[0], r[1]) for r in self.q(
-                    f"SELECT id, text FROM {table} WHERE latent IS NULL AND text <> '' ORDER BY id LIMIT ?",
+                    f"SELECT id, text FROM {table} WHERE {_LATENT_OWED} ORDER BY id LIMIT ?",
                     (limit - len(out),))]
         return out
 
     def latent_owed(self) -> int:
         """How many sentences and slides `latent_missing` would still list."""
-        return sum(self.q(f"SELECT COUNT(*) FROM {t} WHERE latent IS NULL AND text <> ''")[0][0]
+        return sum(self.q(f"SELECT COUNT(*) FROM {t} WHERE {_LATENT_OWED}")[0][0]
                    for t in ("sentences", "slides"))
 
     def put_latent(self, items: Sequence[tuple[str, int, Optional[bytes]]]) -> None:

@@ -104,7 +104,6 @@ class TextEmbedder:
         return in_length_order([t.strip()[:1200] or " " for t in texts], batch,
                                lambda chunk: np.asarray(self.model.passage(chunk)).reshape(len(chunk), -1))
 
-
     @property
     def has_latent(self) -> bool:
         return bool(getattr(self.model, "has_sparse", False))
