@@ -20,6 +20,10 @@ def test_latent_terms_cover_a_question_in_another_language(models):
         a.latent = emb.latent(a.text)
         assert a.latent is not None and 0 < len(a.latent) <= 256
         assert abs(float(np.linalg.norm(a.latent["weight"].astype(np.float32))) - 1.0) < 1e-2
+    # many at once (a text per core, as ingest makes them): the same terms, in order, none for an empty text
+    many = emb.latents([said.text, "  ", aside.text])
+    assert many[1] is None and [m.tobytes() for m in (many[0], many[2])] == [said.latent.tobytes(),
+                                                                             aside.latent.tobytes()]
     words = stems(question)
     cov_of = lambda text: coverage(words, text)     # noqa: E731
     assert cov_of(said.text) == cov_of(aside.text) == 0.0                # not one word in common
@@ -38,6 +42,7 @@ def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them
     texts = {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE text <> ''") for t in ("sentences", "slides")}
     made = {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE length(latent) > 0") for t in texts}
     assert made == texts and min(texts.values()) > 0
+    blobs = {t: conn.execute(f"SELECT id, latent FROM {t} ORDER BY id").fetchall() for t in texts}
     # a PDF page's segment reads its page's terms
     cat = Catalog(index_copy, readonly=True)
     pages = cat.q("SELECT s.id FROM segments s JOIN lectures l ON l.id = s.lecture_id WHERE l.kind = 'pdf'")
@@ -48,7 +53,7 @@ def test_every_sentence_and_slide_has_latent_terms_and_an_older_index_gains_them
     rep = reingest_emptied(index_copy, models, [f"UPDATE {t} SET latent = NULL" for t in texts])  # an older index
     assert rep.unchanged == rep.files and not rep.errors and rep.stage_seconds["latent"] > 0
     conn = connect(index_copy)
-    assert {t: scalar(conn, f"SELECT COUNT(*) FROM {t} WHERE length(latent) > 0") for t in texts} == made
+    assert {t: conn.execute(f"SELECT id, latent FROM {t} ORDER BY id").fetchall() for t in texts} == blobs
     conn.close()
     cat = Catalog(index_copy, readonly=True)
     assert cat.results_key() != key and cat.latent_owed() == 0     # the web app's kept answers are retired

@@ -414,8 +414,9 @@ class Ingestor:
             return
         try:
             while batch := self.catalog.latent_missing():
-                made = [(table, item_id, emb.latent(text)) for table, item_id, text in batch]
-                self.catalog.put_latent([(t, i, None if v is None else v.tobytes()) for t, i, v in made])
+                made = emb.latents([text for _, _, text in batch])
+                self.catalog.put_latent([(t, i, None if v is None else v.tobytes())
+                                         for (t, i, _), v in zip(batch, made)])
                 done += len(batch)
                 if self.reporter:
                     self.reporter(self.index_dir, "latent", min(done, total), total)
