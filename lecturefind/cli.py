@@ -294,10 +294,10 @@ def _store_state(cat) -> str:
             f"behind the catalog: run `lecturefind ingest` or `lecturefind reindex --index {cat.index_dir}`")
         out = f"{e5.describe()} ({state})"
         if spec.kind == "faiss":
-            from .index.bm25 import FILE, Bm25Index
+            from .index.bm25 import FILE, Bm25Index, in_step
 
             key = Bm25Index.file_key(os.path.join(cat.index_dir, FILE))
-            words = "in step" if key == cat.texts_key() else (
+            words = "in step" if in_step(key, cat.texts_key()) else (
                 f"{'behind the catalog' if key else 'not written'}: words are ranked with SQLite FTS5 until the "
                 "next `lecturefind ingest`")
             out += f"; words: {FILE} ({words})"

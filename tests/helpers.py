@@ -136,6 +136,7 @@ def index_problems(index_dir: str) -> list[str]:
         ids_en = {r[0] for r in conn.execute("SELECT id FROM segments WHERE length(embedding_en) > 0")}
         all_ids = {r[0] for r in conn.execute("SELECT id FROM segments")}
         gen = int(scalar(conn, "SELECT value FROM meta WHERE key='generation'"))
+        identity = scalar(conn, "SELECT value FROM meta WHERE key='identity'")
     finally:
         conn.close()
     for name, want in (("vectors.faiss", ids), ("vectors_en.faiss", ids_en)):
@@ -145,9 +146,9 @@ def index_problems(index_dir: str) -> list[str]:
                 out.append(f"{name} missing")
             continue
         with open(path + ".generation") as f:
-            stamp = int(f.read().strip())
-        if stamp != gen:
-            out.append(f"{name} is stamped generation {stamp}, catalog is at {gen}")
+            stamp = f.read().strip()
+        if stamp != f"{gen} {identity}":
+            out.append(f"{name} is stamped {stamp!r}, the catalog is generation {gen} of {identity!r}")
         index = faiss.read_index(path)
         faiss_ids = set(faiss.vector_to_array(faiss.downcast_index(index).id_map).tolist())
         if index.ntotal != len(want):

@@ -69,6 +69,7 @@ def test_an_exact_cache_past_the_size_is_rebuilt_approximate_when_opened(monkeyp
 
     class Catalog:
         generation = 7
+        identity = "a1b2c3d4e5f60718"
         reads = 0
 
         def all_embeddings(self, column):
@@ -77,7 +78,7 @@ def test_an_exact_cache_past_the_size_is_rebuilt_approximate_when_opened(monkeyp
 
     store = vectors.VectorStore(str(tmp_path))
     store.index = vectors.VectorStore.build(ids, x, exact=True)
-    store.save(Catalog.generation)
+    store.save(Catalog.generation, Catalog.identity)
     assert not isinstance(faiss.read_index(store.path), faiss.IndexIVF)
     opened = vectors.VectorStore(str(tmp_path)).load(Catalog())
     assert isinstance(opened, faiss.IndexIVF) and opened.ntotal == len(x) and Catalog.reads == 1

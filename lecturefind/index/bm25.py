@@ -19,7 +19,7 @@ from typing import BinaryIO, Iterable, Optional
 
 import numpy as np
 
-from .catalog import Catalog
+from .catalog import Catalog, same_catalog
 
 K1, B = 1.2, 0.75
 FILE = "bm25.idx"
@@ -41,11 +41,24 @@ def doc_terms(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
 
+Key = tuple[int, int, str]      # `Catalog.texts_key`: (texts changed count, highest segment id, catalog identity)
+
+
+def _key(stored: list) -> Key:
+    """A header's key (a file written before catalog identities has none)."""
+    return (int(stored[0]), int(stored[1]), str(stored[2]) if len(stored) > 2 else "")
+
+
+def in_step(have: Optional[Key], key: Key) -> bool:
+    """Whether a file stamped `have` holds the texts of the catalog now at `key`."""
+    return have is not None and have[:2] == key[:2] and same_catalog(have[2], key[2])
+
+
 class Bm25Index:
     """The postings of one catalog text generation: `offsets[t]:offsets[t+1]` of `docs` (positions in `ids`)
     and `tfs` are the segments holding term t and how often."""
 
-    def __init__(self, key: tuple[int, int], terms: list[str], offsets: np.ndarray, docs: np.ndarray,
+    def __init__(self, key: Key, terms: list[str], offsets: np.ndarray, docs: np.ndarray,
                  tfs: np.ndarray, ids: np.ndarray, lengths: np.ndarray):
         self.key = key
         self.vocab = {t: i for i, t in enumerate(terms)}
@@ -58,7 +71,7 @@ class Bm25Index:
 
     # -- building -----------------------------------------------------------------------------
     @classmethod
-    def build(cls, key: tuple[int, int], rows: Iterable[list[tuple[int, str]]]) -> "Bm25Index":
+    def build(cls, key: Key, rows: Iterable[list[tuple[int, str]]]) -> "Bm25Index":
         """From (segment id, FTS text) rows, a batch at a time (`Catalog.fts_rows`)."""
         vocab: dict[str, int] = {}
         ids_parts: list[int] = []
@@ -100,7 +113,7 @@ class Bm25Index:
         lengths = np.concatenate(len_parts) if len_parts else np.zeros(0, np.float32)
         return cls(key, terms, offsets, docs, tfs, np.array(ids_parts, np.int64), lengths)
 
-    def updated(self, key: tuple[int, int], present: np.ndarray, rows: Iterable[list[tuple[int, str]]]
+    def updated(self, key: Key, present: np.ndarray, rows: Iterable[list[tuple[int, str]]]
                 ) -> "Bm25Index":
         """This index brought to a later state of the catalog: without the segments no longer `present` (their
         ids), with the new ones (`rows`: those with ids above this index's highest). Sound because a segment's
@@ -190,12 +203,11 @@ class Bm25Index:
         return json.loads(f.read(size)), -(-(len(_MAGIC) + 8 + size) // _ALIGN) * _ALIGN
 
     @classmethod
-    def file_key(cls, path: str) -> Optional[tuple[int, int]]:
+    def file_key(cls, path: str) -> Optional[Key]:
         """The catalog texts the file in `path` was built from, by its header alone; None: no index file."""
         try:
             with open(path, "rb") as f:
-                key = cls._header(f)[0]["key"]
-            return (int(key[0]), int(key[1]))
+                return _key(cls._header(f)[0]["key"])
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None
 
@@ -209,7 +221,7 @@ class Bm25Index:
                             else np.zeros(0, np.dtype(dt)))
                      for name, (dt, off, size) in header["arrays"].items()}
             terms = bytes(a["terms"]).decode("utf-8").split("\n") if a["terms"].size else []
-            return cls((int(header["key"][0]), int(header["key"][1])), terms, a["offsets"], a["docs"], a["tfs"],
+            return cls(_key(header["key"]), terms, a["offsets"], a["docs"], a["tfs"],
                        a["ids"], np.asarray(a["lengths"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -285,12 +297,12 @@ class Bm25Cache:
         """The index of the catalog's texts now, or None (no file yet, or one behind: FTS5 answers)."""
         key = catalog.texts_key()
         index = self.index
-        if index is not None and index.key == key:
+        if index is not None and in_step(index.key, key):
             return index
         with self._lock:
-            if self.index is None or self.index.key != key:
-                found = Bm25Index.load(self.path) if Bm25Index.file_key(self.path) == key else None
-                self.index = found if found is not None and found.key == key else None
+            if self.index is None or not in_step(self.index.key, key):
+                found = Bm25Index.load(self.path) if in_step(Bm25Index.file_key(self.path), key) else None
+                self.index = found if found is not None and in_step(found.key, key) else None
             return self.index
 
     def refresh(self, catalog: Catalog) -> Optional[Bm25Index]:
@@ -299,13 +311,13 @@ class Bm25Cache:
         the index written, None when the file was already in step."""
         key = catalog.texts_key()
         have = Bm25Index.file_key(self.path)
-        if have == key:
+        if in_step(have, key):
             return None
-        if have is None or have[0] > key[0] or have[1] > key[1]:
-            return self.rebuild(catalog)
+        if have is None or have[0] > key[0] or have[1] > key[1] or not same_catalog(have[2], key[2]):
+            return self.rebuild(catalog)       # another catalog's texts: nothing of them can be kept
         with self._lock:
             old = Bm25Index.load(self.path)
-            if old is None or old.key[0] > key[0] or old.key[1] > key[1]:
+            if old is None or old.key[0] > key[0] or old.key[1] > key[1] or not same_catalog(old.key[2], key[2]):
                 index = Bm25Index.build(key, catalog.fts_rows())
             else:
                 index = old.updated(key, catalog.segment_ids(), catalog.fts_rows(after=old.key[1]))

@@ -93,6 +93,12 @@ _SLIDE = ("SELECT s.*, l.kind, l.title, l.language, c.name AS course, f.path FRO
           "JOIN files f ON f.id = l.file_id")
 
 
+def same_catalog(a: str, b: str) -> bool:
+    """Whether a cache stamped with catalog identity `a` may be this catalog's (`b`): unless both are known and
+    differ (a cache written before identities, or a catalog not yet given one, is judged by its counters)."""
+    return not a or not b or a == b
+
+
 def to_blob(vec: Optional[np.ndarray]) -> Optional[bytes]:
     return None if vec is None else np.asarray(vec, dtype=np.float32).tobytes()
 
@@ -195,6 +201,7 @@ class Catalog:
             self.conn.executescript(SCHEMA)
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('schema', ?)", (SCHEMA_VERSION,))
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES('generation', '0')")
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES('identity', lower(hex(randomblob(8))))")
             for table in ("sentences", "slides"):       # an index made before the longest spans were kept
                 if self.one("SELECT 1 FROM meta WHERE key = ?", (f"longest:{table}",)) is None:
                     longest = self.one(f"SELECT MAX(end_s - start_s) FROM {table}")
@@ -268,17 +275,25 @@ class Catalog:
     def bump_generation(self) -> None:
         self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
 
+    @property
+    def identity(self) -> str:
+        """A random name this catalog got when made (an older one: when first written by this version). The caches
+        beside it (`bm25.idx`, `vectors*.faiss`) carry it, so a catalog copied over another index's, or a cache
+        copied from another index, is not taken for a match because the counters happen to agree."""
+        row = self.one("SELECT value FROM meta WHERE key='identity'")
+        return str(row[0]) if row else ""
+
     def _bump_texts(self) -> None:
         """BM25's texts changed (segments_fts): a cache of them (`index.bm25`) is behind from now on."""
         self.conn.execute("INSERT INTO meta VALUES('texts', '1') ON CONFLICT(key) DO UPDATE SET "
                           "value = CAST(value AS INTEGER) + 1")
 
-    def texts_key(self) -> tuple[int, int]:
+    def texts_key(self) -> tuple[int, int, str]:
         """What a cache of BM25's texts is stamped with: (texts changed count, the highest segment id; ids are
-        never reused), two look-ups at any size."""
+        never reused, `identity`), three look-ups at any size."""
         row = self.one("SELECT value FROM meta WHERE key='texts'")
         top = self.one("SELECT MAX(id) FROM segments")
-        return (int(row[0]) if row else 0, int(top[0] or 0) if top else 0)
+        return (int(row[0]) if row else 0, int(top[0] or 0) if top else 0, self.identity)
 
     def segment_ids(self) -> np.ndarray:
         """Every segment id, ascending."""

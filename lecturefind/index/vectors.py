@@ -14,7 +14,7 @@ from typing import Optional
 import faiss
 import numpy as np
 
-from .catalog import Catalog
+from .catalog import Catalog, same_catalog
 
 
 def fp16_flat(dim: int) -> faiss.Index:
@@ -67,12 +67,19 @@ class VectorStore:
         self.generation = -1
         self._lock = threading.Lock()
 
-    def _read_stamp(self) -> int:
+    def _read_stamp(self) -> tuple[int, str]:
+        """(the catalog generation the file holds, that catalog's identity: "" in a stamp written before them)."""
         try:
             with open(self.stamp_path) as f:
-                return int(f.read().strip())
+                gen, _, identity = f.read().strip().partition(" ")
+                return int(gen), identity
         except (OSError, ValueError):
-            return -2
+            return -2, ""
+
+    def _cache_of(self, catalog: Catalog, gen: int) -> bool:
+        """Whether the file on disk holds generation `gen` of this catalog."""
+        have, identity = self._read_stamp()
+        return os.path.exists(self.path) and have == gen and same_catalog(identity, catalog.identity)
 
     @staticmethod
     def build(ids: np.ndarray, vecs: np.ndarray, exact: bool = False) -> faiss.Index:
@@ -95,7 +102,7 @@ class VectorStore:
 
     def _load(self, catalog: Catalog, gen: int, persist: bool) -> faiss.Index:
         cached = None
-        if os.path.exists(self.path) and self._read_stamp() == gen:
+        if self._cache_of(catalog, gen):
             cached = faiss.read_index(self.path)
             if isinstance(cached, faiss.IndexIVF):
                 cached.nprobe = probes(cached.nlist)
@@ -107,20 +114,22 @@ class VectorStore:
             self.index = self.build(ids, vecs)
             if persist or outgrown:
                 try:
-                    self.save(gen)   # atomic: a reader rebuilding an outgrown cache writes what ingest would
+                    # atomic: a reader rebuilding an outgrown cache writes what ingest would
+                    self.save(gen, catalog.identity)
                 except OSError:
                     pass             # a read-only index: built again next time
         self.generation = gen
         return self.index
 
-    def save(self, generation: int) -> None:
-        """Write atomically: a reader sees the old or the new file, never half of one."""
+    def save(self, generation: int, identity: str) -> None:
+        """Write atomically: a reader sees the old or the new file, never half of one; stamped with the catalog's
+        generation and identity."""
         tmp = self.path + ".tmp"
         faiss.write_index(self.index, tmp)
         os.replace(tmp, self.path)
         tmp = self.stamp_path + ".tmp"
         with open(tmp, "w") as f:
-            f.write(str(generation))
+            f.write(f"{generation} {identity}".strip())
         os.replace(tmp, self.stamp_path)
 
     def sync(self, catalog: Catalog, before: int, removed: list[int], added: dict[int, np.ndarray]) -> None:
@@ -148,7 +157,7 @@ class VectorStore:
             self.load(catalog, persist=True)
             return
         self.generation = catalog.generation
-        self.save(self.generation)
+        self.save(self.generation, catalog.identity)
 
     def rebuild(self, catalog: Catalog) -> int:
         """Rebuild the file from the catalog alone (`lecturefind reindex`)."""
@@ -157,7 +166,7 @@ class VectorStore:
             ids, vecs = catalog.all_embeddings(self.column)
             self.index = self.build(ids, vecs)
             self.generation = catalog.generation
-            self.save(self.generation)
+            self.save(self.generation, catalog.identity)
             return len(ids)
 
     def describe(self) -> str:
@@ -165,7 +174,7 @@ class VectorStore:
 
     def in_step(self, catalog: Catalog) -> bool:
         """Whether the file holds the catalog's current generation (else the next load rebuilds it)."""
-        return self._read_stamp() == catalog.generation
+        return self._cache_of(catalog, catalog.generation)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         index = self.index                # one reference: a reload swapping it in meanwhile is harmless
