@@ -49,6 +49,11 @@ def _key(stored: list) -> Key:
     return (int(stored[0]), int(stored[1]), str(stored[2]) if len(stored) > 2 else "")
 
 
+def _patchable(have: Optional[Key], key: Key) -> bool:
+    """Whether a file stamped `have` holds an earlier state of the texts now at `key` (else it is built anew)."""
+    return have is not None and have[0] <= key[0] and have[1] <= key[1] and same_catalog(have[2], key[2])
+
+
 def in_step(have: Optional[Key], key: Key) -> bool:
     """Whether a file stamped `have` holds the texts of the catalog now at `key`."""
     return have is not None and have[:2] == key[:2] and same_catalog(have[2], key[2])
@@ -313,11 +318,11 @@ class Bm25Cache:
         have = Bm25Index.file_key(self.path)
         if in_step(have, key):
             return None
-        if have is None or have[0] > key[0] or have[1] > key[1] or not same_catalog(have[2], key[2]):
-            return self.rebuild(catalog)       # another catalog's texts: nothing of them can be kept
+        if not _patchable(have, key):
+            return self.rebuild(catalog)       # e.g. another catalog's texts: nothing of them can be kept
         with self._lock:
             old = Bm25Index.load(self.path)
-            if old is None or old.key[0] > key[0] or old.key[1] > key[1] or not same_catalog(old.key[2], key[2]):
+            if old is None or not _patchable(old.key, key):
                 index = Bm25Index.build(key, catalog.fts_rows())
             else:
                 index = old.updated(key, catalog.segment_ids(), catalog.fts_rows(after=old.key[1]))

