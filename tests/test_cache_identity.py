@@ -68,3 +68,15 @@ def test_a_cache_written_before_catalog_identities_is_still_taken(tmp_path):
         f.write(str(cat.generation))
     assert store.in_step(cat)
     cat.close()
+
+
+def test_a_milvus_collection_is_named_by_its_catalog_s_identity_and_an_older_name_is_kept(tmp_path):
+    from lecturefind.index.milvus import MilvusStore
+    from lecturefind.index.store import StoreSpec
+
+    a, _ = _index(str(tmp_path / "a"), "a", ["one", "two"], seed=3)
+    b, _ = _index(str(tmp_path / "b"), "b", ["one", "two"], seed=3)
+    spec = StoreSpec.parse("milvus+http://127.0.0.1:9", str(tmp_path / "a"))     # naming reaches no server
+    assert MilvusStore(spec, a).name == f"lf_{a.identity}_e5" != MilvusStore(spec, b).name
+    b.set_setting("index_id", "0123456789abcdef")              # an index whose collection was named before identities
+    assert MilvusStore(spec, b).name == "lf_0123456789abcdef_e5"

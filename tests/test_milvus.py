@@ -35,7 +35,9 @@ def catalog_ids(index_dir: str, column: str = "embedding") -> list[int]:
 def collection(index_dir: str, suffix: str = "e5") -> str:
     conn = connect(index_dir)
     try:
-        return f"lf_{scalar(conn, 'SELECT value FROM meta WHERE key = ?', ('setting:index_id',))}_{suffix}"
+        name = scalar(conn, "SELECT COALESCE((SELECT value FROM meta WHERE key = 'setting:index_id'), "   # older
+                            "(SELECT value FROM meta WHERE key = 'identity'))")
+        return f"lf_{name}_{suffix}"
     finally:
         conn.close()
 

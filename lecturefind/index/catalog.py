@@ -654,7 +654,8 @@ class Catalog:
         return {r[0] for r in self.q(f"SELECT id FROM segments WHERE length({column}) > 0")}
 
     def setting(self, key: str) -> Optional[str]:
-        """An index-wide setting (`store`: where the segment vectors live; `index_id`: names external stores)."""
+        """An index-wide setting (`store`: where the segment vectors live; `index_id`: the name in external stores
+        of an index named before `identity`)."""
         row = self.one("SELECT value FROM meta WHERE key = ?", (f"setting:{key}",))
         return row[0] if row else None
 

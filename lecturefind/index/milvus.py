@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from typing import Any, Optional
 
 import numpy as np
@@ -78,7 +77,7 @@ class MilvusStore:
         self._lock = threading.Lock()
         self._loaded = False
         self._name: Optional[str] = None
-        self._catalog_id = catalog.setting("index_id")
+        self._catalog_id = _index_name(catalog)
 
     # -- names, stamps ----------------------------------------------------------------------------
     def describe(self) -> str:
@@ -167,7 +166,7 @@ class MilvusStore:
                 return self
             _ = self.client                  # unreachable: a StoreError before anything is written anywhere
             if persist and self._catalog_id is None:
-                self._catalog_id = catalog.setting("index_id") or _new_index_id(catalog)
+                self._catalog_id = _index_name(catalog)
                 self._name = None
             props = self._properties()
             if props is None:
@@ -213,7 +212,7 @@ class MilvusStore:
     def rebuild(self, catalog: Catalog) -> int:
         with self._lock:
             if self._catalog_id is None:
-                self._catalog_id = catalog.setting("index_id") or _new_index_id(catalog)
+                self._catalog_id = _index_name(catalog)
                 self._name = None
             c = self.client
             if self._call("listing collections", c.has_collection, self.name):
@@ -325,8 +324,8 @@ def _catalog_dim(catalog: Catalog, column: str) -> int:
     return 0
 
 
-def _new_index_id(catalog: Catalog) -> str:
-    """This index's name in external stores, made once (two indexes may share one Milvus)."""
-    value = uuid.uuid4().hex[:16]
-    catalog.set_setting("index_id", value)
-    return value
+def _index_name(catalog: Catalog) -> Optional[str]:
+    """This index's name in external stores (two indexes may share one Milvus): its catalog's `identity`, the name
+    its caches are stamped with; an index named before identities keeps the name it had (setting `index_id`).
+    None: a catalog read-only from before identities and never given a collection."""
+    return catalog.setting("index_id") or catalog.identity or None
