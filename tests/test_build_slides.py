@@ -206,17 +206,17 @@ def test_a_later_build_step_nearer_by_a_little_does_not_take_the_moment():
         weights = {stem(w): 2.0 for w in words}
         return lambda text: coverage(weights, text)
 
-    first = Searcher._first_state
+    first = Searcher._first_state                      # (the states before the chosen one, the chosen one)
     pivot = cov("pivot", "partitions")                 # Quicksort's line, added by step 2
-    assert first(states, states[4], q, pivot) is states[2]       # not Radix's step, which only still lists it
-    assert first(states, states[2], q, pivot) is states[2]
+    assert first(states[:4], states[4], q, pivot) is states[2]       # not Radix's step, which only still lists it
+    assert first(states[:2], states[2], q, pivot) is states[2]
     summary = Anchor(0.0, STATE_S, "Summary: a pivot partitions the list, the smaller keys go left",
                      states[2].vec, "slide", title="Summary")
-    assert first([summary, *states[2:]], states[3], q, pivot) is states[2]     # another slide, same words
+    assert first([summary, states[2]], states[3], q, pivot) is states[2]     # another slide, same words
     far = [Anchor(a.start, a.end, a.text, unit([0.5, 0.86, 0.0]), "slide", title=TITLE) for a in states[:3]]
-    assert first([*far, *states[3:]], states[4], q, pivot) is states[3]        # not about as near
-    assert first(states, states[4], q, cov("tree", "parent")) is states[4]     # a paraphrase: no word to place
-    assert first(states, states[4], q, cov("compared")) is states[4]           # the title alone
+    assert first([*far, states[3]], states[4], q, pivot) is states[3]        # not about as near
+    assert first(states[:4], states[4], q, cov("tree", "parent")) is states[4]     # a paraphrase: no word to place
+    assert first(states[:4], states[4], q, cov("compared")) is states[4]           # the title alone
 
     s = Searcher.__new__(Searcher)                     # the rule inside the anchor choice, without an index
     clip = Anchor(0.0, STATE_S * 5, "\n".join(lines), unit([0.0, 1.0, 0.0]), "segment")
@@ -224,3 +224,61 @@ def test_a_later_build_step_nearer_by_a_little_does_not_take_the_moment():
     anchor, cos, _ = s._best_anchor(None, q, pivot)
     assert (anchor.start, anchor.end) == (states[2].start, states[4].end)
     assert cos == _sem(states[4], q)                    # scored as the step that matched best
+
+
+def write_build_pdf(path: str, tmp: str) -> None:
+    """A beamer-style handout: an unrelated page, the sorting slide's five build steps as a page each (pages
+    2-6), and another unrelated page; a text layer on each, like a PDF made from LaTeX."""
+    from pathlib import Path
+
+    from build_sample_course import TextItem, font, write_pdf
+    from PIL import Image, ImageDraw
+
+    def page(title: str, lines: list[str]):
+        img = Image.new("RGB", (1280, 720), "white")
+        d = ImageDraw.Draw(img)
+        items = []
+        for text, x, y, size, bold in [(title, 60, 50, 54, True)] + [
+                ("• " + b, 80, 170 + 90 * i, 34, False) for i, b in enumerate(lines)]:
+            f = font(size, bold=bold)
+            d.text((x, y), text, fill="black", font=f)
+            items.append(TextItem(text, x, y + f.getmetrics()[0], f.getlength(text), size))
+        return img, items
+
+    pages = [page("Course overview", ["Weekly exercises are handed in on Fridays", "The exam is written"])]
+    pages += [page(TITLE, BULLETS[:n]) for n in range(1, len(BULLETS) + 1)]
+    pages += [page("Graph search", ["Breadth-first search visits a frontier level by level",
+                                    "Depth-first search follows one path to its end first"])]
+    write_pdf(Path(path), pages, Path(tmp))
+
+
+@pytest.fixture(scope="module")
+def build_pdf_index(tmp_path_factory, models):
+    from lecturefind.ingest.pipeline import Ingestor
+
+    tmp = tmp_path_factory.mktemp("pdfbuilds")
+    os.makedirs(tmp / "course")
+    pdf = str(tmp / "course" / "sorting_handout.pdf")
+    write_build_pdf(pdf, str(tmp))
+    idx = str(tmp / "idx")
+    ing = Ingestor(idx, models=models, log=lambda line: None)
+    rep = ing.ingest([pdf], course="algorithms")
+    ing.close()
+    assert not rep.errors and rep.ingested == 1, rep.errors
+    return idx
+
+
+@pytest.mark.parametrize("item", [0, 1, 2, 3])
+def test_a_pdf_build_is_one_hit_on_the_page_that_adds_the_item(build_pdf_index, models, item):
+    """The five pages of one build slide are one hit, on the page where the asked item first shows; the pages
+    after it, which list it too, are not hits of their own."""
+    from lecturefind.rank.searcher import Searcher
+
+    s = Searcher(build_pdf_index, models=models)
+    try:
+        got = s.search_text(BULLETS[item], k=5)
+    finally:
+        s.close()
+    pages = [m.page for m in got]
+    assert pages[0] == 2 + item, (BULLETS[item], pages)
+    assert not set(pages[1:]) & set(range(2, 2 + len(BULLETS))), (BULLETS[item], pages)

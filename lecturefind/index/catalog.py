@@ -696,6 +696,11 @@ class Catalog:
         marks = ",".join("?" * len(segment_ids))
         return self.q(self._segment_sql() + f" WHERE s.id IN ({marks})", list(segment_ids))
 
+    def pages_before(self, lecture_id: int, page: int, n: int) -> list[sqlite3.Row]:
+        """A PDF's `n` pages before `page` (`segments` rows), in page order."""
+        return self.q(self._segment_sql() + " WHERE s.lecture_id = ? AND s.page >= ? AND s.page < ? ORDER BY s.page",
+                      (lecture_id, page - n, page))
+
     def file_segments(self, path: str) -> list[sqlite3.Row]:
         return self.q(self._segment_sql() + " WHERE f.path = ? ORDER BY s.id", (path,))
 

@@ -26,6 +26,7 @@ class Hit:
     score: float
     payload: object = None
     page: Optional[int] = None
+    build: Optional[int] = None      # a PDF page's: the first page of its build (one slide's steps, a page each)
 
 
 def merge_hits(hits: list[Hit]) -> list[Hit]:
@@ -33,7 +34,7 @@ def merge_hits(hits: list[Hit]) -> list[Hit]:
 
     Hits are visited best first, so each merged moment is anchored on its best-matching point and
     keeps that hit's extent (a union of overlapping clips would grow into minutes); hits starting
-    30 s or more apart stay separate moments. PDF pages merge only with the same page.
+    30 s or more apart stay separate moments. PDF pages merge only with the same page, or the same build.
     """
     out: list[Hit] = []
     for h in sorted(hits, key=lambda h: -h.score):
@@ -41,12 +42,12 @@ def merge_hits(hits: list[Hit]) -> list[Hit]:
             if m.lecture_id != h.lecture_id:
                 continue
             if h.page is not None or m.page is not None:
-                if h.page == m.page:
+                if (h.page if h.build is None else h.build) == (m.page if m.build is None else m.build):
                     break
                 continue
             assert h.start is not None and h.end is not None and m.start is not None and m.end is not None
             if h.start < m.end and m.start < h.end and abs(h.start - m.start) < 30.0:
                 break
         else:
-            out.append(Hit(h.lecture_id, h.start, h.end, h.score, h.payload, h.page))
+            out.append(Hit(h.lecture_id, h.start, h.end, h.score, h.payload, h.page, h.build))
     return out

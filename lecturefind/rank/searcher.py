@@ -49,6 +49,7 @@ _EVIDENCE = {"sentence": "speech", "slide": "slide", "page": "page", "segment": 
 UNKNOWN_COS = 0.80     # the neutral cosine of `calibrate`: a segment without vectors yet is scored by its words alone
 TITLE_BONUS = 0.25     # a slide or page whose title carries the query words outranks one that only lists them
 BUILD_REPEATED = 0.9   # share of an earlier slide state's words that a later one repeats: a build step
+BUILD_PAGES = 12       # earlier PDF pages looked at for the start of a page's build (beamer: a page per step)
 BUILD_NEAR = 0.02      # cosine an earlier build step may lose to a later one and still start the moment
 # latent terms (e5's sparse head) count as coverage in any language: cosine 0.15 -> none, 0.55 -> full (dev2: slopes
 # 2-3 alike, 4 and more lost paraphrases); asked for only when no BM25 candidate shares half the question's words
@@ -86,6 +87,11 @@ def _sem(a: Anchor, qv: tuple) -> float:
     if qv[1] is not None and a.vec_en is not None:
         cos += ENGLISH_WEIGHT * (float(a.vec_en @ qv[1]) - ENGLISH_NEUTRAL)
     return cos
+
+
+def _repeats(later: frozenset[str], earlier: frozenset[str]) -> bool:
+    """Whether a slide state (its stems, `later`) repeats an earlier one's words, as a build's next step does."""
+    return bool(earlier) and len(earlier & later) >= BUILD_REPEATED * len(earlier)
 
 
 class Searcher:
@@ -237,13 +243,16 @@ class Searcher:
         hits: list[Hit] = []
         for r in rows:
             anchor, cos, cov = self._best_anchor(r, qv, cov_of)
+            build = None
+            if anchor.kind == "page":
+                r, anchor, build = self._first_page(r, anchor, qv, cov_of)
             if r["embedding"] is None:
                 cos = UNKNOWN_COS      # a page still owed its vectors (a large PDF's): judged by its words
             conf = calibrate(cos, cov) if qv[0] is not None else 0.5
             rank_part = fused[r["id"]] / best_rrf
             score = conf * (0.8 + 0.2 * rank_part)     # evidence sets the level, fused rank orders near-ties
             hits.append(Hit(r["lecture_id"], anchor.start, anchor.end, score, (r, anchor),
-                            page=r["page"] if r["kind"] == "pdf" else None))
+                            page=r["page"] if r["kind"] == "pdf" else None, build=build))
         return hits
 
     @staticmethod
@@ -270,6 +279,25 @@ class Searcher:
                               latent=from_latent(s["latent"])))
         return out
 
+    def _first_page(self, r, page: Anchor, qv, cov_of) -> tuple[Any, Anchor, Optional[int]]:
+        """A PDF page as one step of a build slide (beamer makes a page per step): (the row and anchor of the page
+        where its matched item first shows, the first page of its build). The steps of one build are one hit; the
+        chosen page's evidence still scores it."""
+        if not r["page"] or r["page"] <= 1:
+            return r, page, r["page"]
+        before = self.catalog.pages_before(r["lecture_id"], r["page"], BUILD_PAGES)
+        earlier = [self._own_anchor(p) for p in before]
+        build, later = r["page"], stems(page.text)
+        for row, a in zip(reversed(before), reversed(earlier)):
+            words = stems(a.text)
+            if row["page"] != build - 1 or not _repeats(later, words):
+                break
+            build, later = row["page"], words
+        first = self._first_state(earlier, page, qv, cov_of)
+        if first is page:
+            return r, page, build
+        return before[earlier.index(first)], first, build
+
     @staticmethod
     def _coverage(cov_of, a: Anchor, qv) -> float:
         """Lexical coverage of an anchor (`cov_of`: text → coverage of the query); on a slide or page, the query
@@ -284,11 +312,12 @@ class Searcher:
         return cov
 
     @staticmethod
-    def _first_state(anchors: list[Anchor], best: Anchor, qv, cov_of) -> Anchor:
-        """Where the matched item of a build slide first shows. A build adds lines, so its later steps repeat the
-        earlier ones: an earlier step just before `best` whose words `best` repeats, whose lines below the title
-        cover the question as well, and that is about as near, shows the item already. Nothing moves when the
-        question's words are not in `best`'s lines (a paraphrase, or the title alone: every step covers it alike)."""
+    def _first_state(earlier: list[Anchor], best: Anchor, qv, cov_of) -> Anchor:
+        """Where the matched item of a build slide first shows (`earlier`: the slide states or PDF pages before
+        `best`, in order). A build adds lines, so its later steps repeat the earlier ones: an earlier step just
+        before `best` whose words `best` repeats, whose lines below the title cover the question as well, and that
+        is about as near, shows the item already. Nothing moves when the question's words are not in `best`'s lines
+        (a paraphrase, or the title alone: every step covers it alike)."""
         def lines(a: Anchor) -> float:
             title = a.title or title_line(a.text)
             return cov_of(a.text.replace(title, "", 1) if title else a.text)
@@ -298,10 +327,9 @@ class Searcher:
             return best
         mine, sem = stems(best.text), _sem(best, qv)
         first = best
-        for a in reversed([a for a in anchors if a.kind == "slide" and a.start < best.start]):
+        for a in reversed(earlier):
             words = stems(a.text)
-            if (not words or len(words & mine) < BUILD_REPEATED * len(words) or lines(a) < need
-                    or _sem(a, qv) < sem - BUILD_NEAR):
+            if not _repeats(mine, words) or lines(a) < need or _sem(a, qv) < sem - BUILD_NEAR:
                 break
             first = a
         return first
@@ -324,7 +352,8 @@ class Searcher:
             return seg, seg_cos, seg_cov
         anchor = best
         if best.kind == "slide":
-            first = self._first_state(anchors, best, qv, cov_of)
+            first = self._first_state([a for a in anchors if a.kind == "slide" and a.start < best.start], best, qv,
+                                      cov_of)
             if first is not best:     # it starts where the item appeared; the chosen step's evidence scores it
                 anchor = dataclasses.replace(first, end=max(first.end, best.end))
         if anchor.kind == "sentence":
