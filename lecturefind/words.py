@@ -1,4 +1,5 @@
-"""Words: tokens, stems and the one rule for "this word matches that query word", in any Latin-script language.
+"""Words: tokens, stems and the one rule for "this word matches that query word", in any language written with
+spaces between words, and in Chinese and Japanese by character pairs.
 
 Scoring (lexical coverage of an anchor) and highlighting (the <mark>ed words of a snippet) both use
 `word_matches`, so the highlighted words are exactly the words that counted. BM25 (SQLite FTS5) indexes
@@ -52,6 +53,15 @@ _SNOWBALL = {"en": "english", "es": "spanish", "de": "german", "fr": "french", "
 _FOLD = str.maketrans({"ß": "ss", "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
                        "ı": "i"})
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+# Chinese and Japanese write words without spaces: a run of Han (or katakana) characters is matched as its
+# overlapping character pairs (a single character alone), as CJK search engines do; Japanese hiragana (particles,
+# inflections) separates runs; pairs of Chinese function characters ("什么", "我们") are not content. Korean,
+# spaced, is matched by its words.
+_HAN = "\u30a0-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HIRAGANA = re.compile("[\u3040-\u309f]+")
+_CJK = re.compile(f"([{_HAN}]+)")
+_ASIAN = re.compile(f"[\u3040-\u309f{_HAN}]")
+_ZH_FUNCTION = frozenset("的了是在和与吗呢吧啊么什怎哪为我们你他她它这那个如何把被就都也要可以从到对于及或而")
 
 
 def fold(word: str) -> str:
@@ -60,11 +70,39 @@ def fold(word: str) -> str:
     w = word.lower().translate(_FOLD)
     if w.isascii():
         return w
-    return "".join(ch for ch in unicodedata.normalize("NFKD", w) if not unicodedata.combining(ch))
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", w) if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare)        # a Hangul syllable stays one letter, not its jamo
+
+
+def _cjk_pairs(run: str) -> list[tuple[int, str]]:
+    """A Han run's content pairs (a lone character: itself), each with its offset in the run."""
+    pieces = [(i, run[i:i + 2]) for i in range(len(run) - 1)] if len(run) > 1 else [(0, run)]
+    return [(i, p) for i, p in pieces if not set(p) <= _ZH_FUNCTION]
+
+
+def _split(tok: str) -> list[str]:
+    """A token as words are matched: itself, or with its Han runs in character pairs and its hiragana dropped."""
+    if not _ASIAN.search(tok):
+        return [tok]
+    out: list[str] = []
+    for k, part in enumerate(_CJK.split(tok)):          # the runs kept: spelled, run, spelled, ...
+        if k % 2:
+            out += [p for _, p in _cjk_pairs(part)]
+        else:
+            out += [w for w in _HIRAGANA.split(part) if w]
+    return out
+
+
+def _raw_tokens(low: str) -> list[str]:
+    """The tokens of a lower-case text (`_split` applied: Chinese and Japanese in character pairs)."""
+    found = _TOKEN.findall(low)
+    if not _ASIAN.search(low):
+        return found
+    return [p for t in found for p in _split(t)]
 
 
 def _words(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
+    return [t for t in _raw_tokens(text.lower()) if t not in STOPWORDS]
 
 
 def tokens(text: str) -> list[str]:
@@ -150,9 +188,48 @@ def matches_any(word: str, query_stems: Iterable[str]) -> bool:
     return any(word_matches(q, w) for q in query_stems)
 
 
+def matched_spans(word: str, query_stems: Iterable[str]) -> list[tuple[int, int]]:
+    """The [start, end) spans of a text's word (unstemmed) that match the query stems: the whole word, or in a
+    Chinese/Japanese run the characters of its matching character pairs (what highlighting marks)."""
+    if not _ASIAN.search(word):
+        return [(0, len(word))] if matches_any(word, query_stems) else []
+    wanted = set(query_stems)
+    on = [False] * len(word)
+    pos = 0
+    for k, part in enumerate(_CJK.split(word)):          # spelled, run, spelled, ...
+        if k % 2:
+            for i, pair in _cjk_pairs(part):
+                if fold(pair) in wanted:
+                    on[pos + i:pos + i + len(pair)] = [True] * len(pair)
+        else:
+            for m in re.finditer(r"[^\u3040-\u309f]+", part):      # its words between the hiragana, matched whole
+                if matches_any(m.group(0), wanted):
+                    on[pos + m.start():pos + m.end()] = [True] * (m.end() - m.start())
+        pos += len(part)
+    spans, i = [], 0
+    while i < len(word):
+        if on[i]:
+            j = i
+            while j < len(word) and on[j]:
+                j += 1
+            spans.append((i, j))
+            i = j
+        else:
+            i += 1
+    return spans
+
+
 def guess_language(text: str) -> Optional[str]:
     """The language whose function words a text uses most (of those with a stop list), or None when it has
-    too few of them to tell (short or technical text)."""
+    too few of them to tell (short or technical text); "zh", "ja" or "ko" when Chinese, Japanese or Korean
+    characters are a good share of its letters."""
+    letters = sum(ch.isalpha() for ch in text)
+    cjk = len(_ASIAN.findall(text))
+    if cjk >= 2 and cjk >= 0.3 * letters:
+        return "ja" if _HIRAGANA.search(text) or re.search("[\u30a0-\u30ff]", text) else "zh"
+    hangul = len(re.findall("[\uac00-\ud7af]", text))
+    if hangul >= 2 and hangul >= 0.3 * letters:
+        return "ko"
     low = _TOKEN.findall(text.lower())
     if len(low) < 4:
         return None
@@ -208,7 +285,7 @@ def fts_text(text: str, language: Optional[str] = None) -> str:
     """The text as BM25 indexes it: every word's stems in English and in the text's language (the lecture's, or
     the one its words show)."""
     langs = _languages(language, guess_language(text))
-    return " ".join(" ".join(sorted(index_stems(t, langs))) for t in _TOKEN.findall(text.lower()))
+    return " ".join(" ".join(sorted(index_stems(t, langs))) for t in _raw_tokens(text.lower()))
 
 
 def query_words(text: str, languages: Iterable[Optional[str]] = ()) -> list[tuple[str, list[str]]]:

@@ -121,3 +121,30 @@ def test_coverage_look_ups_agree_with_the_word_matching_rule():
         have = stems(text)
         want = sum(1 for q in query if any(word_matches(q, h) for h in have)) / len(query) if query else 0.0
         assert coverage(query, text) == want, (query, text)
+
+
+def test_chinese_and_japanese_are_matched_by_character_pairs(catalog):
+    """Chinese and Japanese have no spaces: a question shares a lecture's words only as parts of longer runs.
+    Matched by character pairs (hiragana separating Japanese runs, Chinese function pairs left out), the question
+    finds its segment through the real catalog, coverage counts it, and the snippet marks the matched characters."""
+    from lecturefind.web.helpers import highlight
+    from lecturefind.words import coverage, reads_as_english, stems
+
+    zh = spoken_lecture(catalog, "xianxing-zh", "zh", ["今天我们先复习上周的作业。",
+                                                        "我们推导了特征值条件，并求出矩阵的特征向量。",
+                                                        "最后讨论行列式的几何意义。"])
+    ja = spoken_lecture(catalog, "compiler-ja", "ja", ["コンパイラの最適化について説明します。",
+                                                       "固有値の条件を導出しました。"])
+    retr = LexicalRetriever(catalog)
+    assert _top(retr, "特征值是什么") == zh[1]
+    assert _top(retr, "行列式") == zh[2]
+    assert _top(retr, "最適化とは") == ja[0]
+    assert _top(retr, "固有値") == ja[1]
+    assert tokens("特征值是什么") == ["特征", "征值", "值是"]          # "什么" (what) is no content
+    assert tokens("固有値の条件を導出しました") == ["固有", "有値", "条件", "導出"]
+    assert coverage(stems("特征值"), "我们推导了特征值条件") == 1.0
+    assert coverage(stems("特征值"), "最后讨论行列式的几何意义") == 0.0
+    assert not reads_as_english("特征值是什么") and guess_language("特征值是什么") == "zh"
+    assert guess_language("固有値の条件") == "ja" and guess_language("한국어 강의입니다") == "ko"
+    assert str(highlight("我们推导了特征值条件", "特征值")) == "我们推导了<mark>特征值</mark>条件"
+    assert str(highlight("固有値の<条件>", "条件")) == "固有値の&lt;<mark>条件</mark>&gt;"

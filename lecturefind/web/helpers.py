@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from ..timecode import clock
 from ..urls import Urls
-from ..words import matches_any, stems
+from ..words import matched_spans, stems
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -29,8 +29,11 @@ def highlight(text: Optional[str], query: Optional[str]) -> Markup:
     out, pos = [], 0
     for m in _WORD.finditer(text):
         out.append(str(escape(text[pos:m.start()])))
-        word = m.group(0)
-        out.append(f"<mark>{escape(word)}</mark>" if matches_any(word, wanted) else str(escape(word)))
+        word, at = m.group(0), 0
+        for a, b in matched_spans(word, wanted):
+            out.append(str(escape(word[at:a])) + f"<mark>{escape(word[a:b])}</mark>")
+            at = b
+        out.append(str(escape(word[at:])))
         pos = m.end()
     out.append(str(escape(text[pos:])))
     return Markup("".join(out))
